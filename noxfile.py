@@ -1,0 +1,51 @@
+"""Nox sessions for Townlet.
+
+``nox -l`` lists them. CI (``.ci/run``) runs ``tests``, ``core``, ``lint`` and
+``typecheck``; ``bench`` and ``demo`` run on request.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "core", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = True
+
+ALL_PACKAGES = ("townlet-core", "townlet-telemetry", "townlet-scenarios", "townlet-strategies")
+CONSTRAINTS = ("-c", "constraints.txt")  # pins torch==2.13.0 (local CPU wheel)
+
+
+def install(session: nox.Session, *packages: str, extra: tuple[str, ...] = ()) -> None:
+    """Install townlet distributions (as users get them, not editable) plus dev deps."""
+    session.install(*(f"./{p}" for p in packages), "-r", "requirements-dev.txt", *extra,
+                    *CONSTRAINTS)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite with all four packages installed."""
+    install(session, *ALL_PACKAGES)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """Install townlet-core alone (no torch) and run the tests that need only it."""
+    install(session, "townlet-core")
+    session.run("pytest", *session.posargs, env={"TOWNLET_CORE_ONLY": "1"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over the whole repository."""
+    session.install("ruff", *CONSTRAINTS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on townlet.core."""
+    session.install("./townlet-core", "mypy", "types-PyYAML", *CONSTRAINTS)
+    session.run("mypy", "townlet-core/src")

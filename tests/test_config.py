@@ -1,0 +1,130 @@
+"""Config loading: extends, overrides, and errors that name file, key and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from townlet.core.config import load_config, parse_override
+from townlet.core.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_builtin_default_loads() -> None:
+    loaded = load_config()
+    assert loaded.config.config_id == "default"
+    assert loaded.files[0].name == "default.yaml"
+
+
+def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
+    base = write(
+        tmp_path / "base.yaml",
+        (
+            "config_id: base\nseed: 1\n"
+            "features: {stages: {relationships: A}, lifecycle: true}\n"
+            "telemetry: {sinks: [{name: a}, {name: b}]}\n"
+        ),
+    )
+    (tmp_path / "sub").mkdir()
+    child = write(
+        tmp_path / "sub" / "child.yaml",
+        (
+            "extends: ../base.yaml\nconfig_id: child\n"
+            "features: {stages: {social_rewards: C1}}\n"
+            "telemetry: {sinks: [{name: c}]}\n"
+        ),
+    )
+    loaded = load_config(child)
+    cfg = loaded.config
+    assert cfg.config_id == "child" and cfg.seed == 1
+    assert cfg.features.stages.relationships == "A"
+    assert cfg.features.stages.social_rewards == "C1"
+    assert cfg.features.lifecycle is True
+    assert [s.name for s in cfg.telemetry.sinks] == ["c"]
+    assert loaded.files == (base.resolve(), child.resolve())
+    assert loaded.locate(("seed",)) == f"{base.resolve()}:2"
+    assert loaded.locate(("telemetry", "sinks", 0, "name")) == f"{child.resolve()}:4"
+
+
+def test_extends_builtin(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path / "c.yaml", "extends: builtin:default\nseed: 9\n")).config
+    assert (cfg.config_id, cfg.seed) == ("default", 9)
+
+
+def test_type_error_names_file_line_key_and_value(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "bad.yaml", "config_id: x\nfeatures:\n  stages:\n    relationships: Z\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert f"{path.resolve()}:4: features.stages.relationships:" in msg
+    assert "(got 'Z')" in msg
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "config_id: x\nsede: 3\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:2: sede: Extra inputs are not permitted"):
+        load_config(path)
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "config_id: x\nseed: [1, 2\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_config(path)
+
+
+def test_missing_file_and_cycle(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    write(tmp_path / "a.yaml", "extends: b.yaml\nconfig_id: a\n")
+    write(tmp_path / "b.yaml", "extends: a.yaml\nconfig_id: b\n")
+    with pytest.raises(ConfigError, match="'extends' forms a cycle"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_non_mapping_document_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(write(tmp_path / "l.yaml", "- 1\n- 2\n"))
+
+
+def test_overrides_apply_and_are_located() -> None:
+    loaded = load_config(
+        overrides=[
+            parse_override("seed=5"),
+            parse_override("telemetry.sinks=[{name: x}]"),
+            parse_override("telemetry.sinks.0.params.rate=0.5"),
+        ]
+    )
+    assert loaded.config.seed == 5
+    assert loaded.config.telemetry.sinks[0].params == {"rate": 0.5}
+    with pytest.raises(ConfigError, match=r"--set seed=-1: seed: Input should be greater than"):
+        load_config(overrides=[parse_override("seed=-1")])
+
+
+@pytest.mark.parametrize("text", ["seed", "=3", "seed=[1,"])
+def test_malformed_override_is_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="--set"):
+        parse_override(text)
+
+
+@given(st.text(max_size=40))
+def test_any_override_text_parses_or_fails_cleanly(text: str) -> None:
+    try:
+        ov = parse_override(text)
+    except ConfigError:
+        return
+    try:
+        loaded = load_config(overrides=[ov])
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        message = loaded.config.config_id
+    assert message

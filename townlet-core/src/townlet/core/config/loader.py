@@ -1,0 +1,334 @@
+"""Loading run configs from YAML, with ``extends:``, overrides and plugin checks.
+
+A config source is a file path, ``builtin:NAME`` (a config shipped inside
+townlet-core, e.g. ``builtin:default``) or ``scenario:NAME`` (a scenario
+plugin's config). A file may name a base with ``extends:`` (same forms; paths
+relative to the file); mappings merge key by key, anything else replaces.
+
+Every error names the file and line (or the command-line override), the key
+path and the offending value.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from townlet.core._validation import format_validation_error, key_path
+from townlet.core.config.models import TownletConfig, _PathMarker
+from townlet.core.errors import ConfigError, PluginError
+from townlet.core.registry import Registry
+
+__all__ = [
+    "DEFAULT_SOURCE",
+    "LoadedConfig",
+    "Override",
+    "check_plugins",
+    "load_config",
+    "parse_override",
+    "resolve_source",
+]
+
+DEFAULT_SOURCE = "builtin:default"
+
+Loc = tuple[int | str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value was set: a file line or a command-line override."""
+
+    label: str
+    base_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A command-line override of one key path (``--set key.path=value`` or a shortcut).
+
+    ``text`` is the option as the user typed it; errors quote it.
+    """
+
+    loc: Loc
+    value: Any
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config plus where each of its values came from."""
+
+    config: TownletConfig
+    files: tuple[Path, ...]
+    """Config files read, base first."""
+    origins: Mapping[Loc, Origin] = field(repr=False)
+
+    def locate(self, loc: Sequence[int | str]) -> str:
+        """``file:line`` (or the override) that set ``loc`` or its nearest parent."""
+        return _locate(self.origins, tuple(loc))
+
+
+def parse_override(text: str) -> Override:
+    """Parse ``a.b.c=value``; ``value`` is YAML (``3``, ``true``, ``[a, b]``)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. --set seed=3")
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: value is not valid YAML: {exc}") from exc
+    return Override(loc, value, f"--set {text}")
+
+
+def resolve_source(source: str | Path, registry: Registry | None = None) -> Path:
+    """Turn a config source (path, ``builtin:NAME``, ``scenario:NAME``) into a file path."""
+    text = str(source)
+    if text.startswith("builtin:"):
+        name = text.removeprefix("builtin:")
+        resource = importlib.resources.files("townlet.core") / "data" / "configs" / f"{name}.yaml"
+        if not resource.is_file():
+            raise ConfigError(f"{text!r}: townlet-core ships no config called {name!r}")
+        return Path(str(resource))
+    if text.startswith("scenario:"):
+        name = text.removeprefix("scenario:")
+        scenario = (registry or Registry()).build("scenarios", name)
+        return Path(scenario.config_path())
+    return Path(text)
+
+
+def load_config(
+    source: str | Path | None = None,
+    *,
+    overrides: Sequence[Override] = (),
+    registry: Registry | None = None,
+) -> LoadedConfig:
+    """Read, merge, override and validate a config (plugins are not checked here)."""
+    path = resolve_source(source or DEFAULT_SOURCE, registry)
+    data, origins, files = _read_with_bases(path, registry, chain=())
+    cwd = Path.cwd()
+    for ov in overrides:
+        _set_in(data, ov.loc, ov.value, ov.text)
+        for loc in list(origins):
+            if loc[: len(ov.loc)] == ov.loc:
+                del origins[loc]
+        origins[ov.loc] = Origin(ov.text, cwd)
+        for sub in _walk_locs(ov.value, ov.loc):
+            origins[sub] = origins[ov.loc]
+    _resolve_paths(data, origins, TownletConfig, ())
+    try:
+        config = TownletConfig.model_validate(data)
+    except ValidationError as exc:
+        detail = format_validation_error(exc, locate=lambda loc: _locate(origins, tuple(loc)))
+        raise ConfigError(f"Invalid config {path}:\n{detail}") from exc
+    return LoadedConfig(config, tuple(files), origins)
+
+
+def check_plugins(loaded: LoadedConfig, registry: Registry | None = None) -> list[str]:
+    """Resolve every plugin the config selects and validate its params.
+
+    Returns one message per problem (empty when all is well); each names the
+    file line and key path of the selection.
+    """
+    registry = registry or Registry()
+    cfg = loaded.config
+    selections: list[tuple[str, Loc, str, Mapping[str, Any]]] = []
+    if cfg.observations.encoder:
+        selections.append(
+            (
+                "observation_encoders",
+                ("observations", "encoder"),
+                cfg.observations.encoder,
+                cfg.observations.params,
+            )
+        )
+    if cfg.training.strategy:
+        selections.append(
+            (
+                "training_strategies",
+                ("training", "strategy"),
+                cfg.training.strategy,
+                cfg.training.params,
+            )
+        )
+    if cfg.policy.name:
+        selections.append(("policies", ("policy", "name"), cfg.policy.name, cfg.policy.params))
+    for i, stage in enumerate(cfg.rewards.stages):
+        selections.append(
+            ("reward_stages", ("rewards", "stages", i, "name"), stage.name, stage.params)
+        )
+    for i, sink in enumerate(cfg.telemetry.sinks):
+        selections.append(
+            ("telemetry_sinks", ("telemetry", "sinks", i, "name"), sink.name, sink.params)
+        )
+    problems = []
+    for port_key, loc, name, params in selections:
+        try:
+            registry.validate_params(port_key, name, params)
+        except PluginError as exc:
+            problems.append(f"{loaded.locate(loc)}: {key_path(loc)} = {name!r}: {exc}")
+    return problems
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def _read_with_bases(
+    path: Path, registry: Registry | None, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], dict[Loc, Origin], list[Path]]:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ConfigError(f"{path}: 'extends' forms a cycle: {cycle}")
+    data, origins = _read_file(path)
+    base_ref = data.pop("extends", None)
+    origins.pop(("extends",), None)
+    if base_ref is None:
+        return data, origins, [path]
+    if not isinstance(base_ref, str):
+        raise ConfigError(
+            f"{path}: extends: expected a path or builtin:/scenario: name (got {base_ref!r})"
+        )
+    base_path = resolve_source(base_ref, registry)
+    if not base_path.is_absolute():
+        base_path = path.parent / base_path
+    base, base_origins, files = _read_with_bases(base_path, registry, (*chain, path))
+    _merge(base, base_origins, data, origins)
+    return base, base_origins, [*files, path]
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], dict[Loc, Origin]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys (got {type(data).__name__})")
+    origins: dict[Loc, Origin] = {}
+    _record_origins(node, (), path, origins)
+    return data, origins
+
+
+def _record_origins(node: yaml.Node | None, loc: Loc, path: Path, out: dict[Loc, Origin]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            sub = (*loc, key_node.value)
+            out[sub] = Origin(f"{path}:{key_node.start_mark.line + 1}", path.parent)
+            _record_origins(value_node, sub, path, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            sub = (*loc, i)
+            out[sub] = Origin(f"{path}:{item.start_mark.line + 1}", path.parent)
+            _record_origins(item, sub, path, out)
+
+
+def _merge(
+    base: dict[str, Any],
+    base_origins: dict[Loc, Origin],
+    over: dict[str, Any],
+    over_origins: dict[Loc, Origin],
+    loc: Loc = (),
+) -> None:
+    for key, value in over.items():
+        sub = (*loc, key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base_origins[sub] = over_origins[sub]
+            _merge(base[key], base_origins, value, over_origins, sub)
+            continue
+        base[key] = value
+        for old in [k for k in base_origins if k[: len(sub)] == sub]:
+            del base_origins[old]
+        for new, origin in over_origins.items():
+            if new[: len(sub)] == sub:
+                base_origins[new] = origin
+
+
+def _set_in(data: dict[str, Any], loc: Loc, value: Any, text: str) -> None:
+    target: Any = data
+    for i, part in enumerate(loc[:-1]):
+        nxt = loc[i + 1]
+        if isinstance(target, dict):
+            if not isinstance(target.get(part), dict | list):
+                target[part] = [] if isinstance(nxt, int) else {}
+            target = target[part]
+        elif isinstance(target, list) and isinstance(part, int) and part < len(target):
+            target = target[part]
+        else:
+            raise ConfigError(f"{text}: {key_path(loc[: i + 1])} does not exist")
+    last = loc[-1]
+    if isinstance(target, dict):
+        target[last] = value
+    elif isinstance(target, list) and isinstance(last, int) and last <= len(target):
+        if last == len(target):
+            target.append(value)
+        else:
+            target[last] = value
+    else:
+        raise ConfigError(f"{text}: {key_path(loc)} does not exist")
+
+
+def _walk_locs(value: Any, loc: Loc) -> Iterator[Loc]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield (*loc, k)
+            yield from _walk_locs(v, (*loc, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield (*loc, i)
+            yield from _walk_locs(v, (*loc, i))
+
+
+def _locate(origins: Mapping[Loc, Origin], loc: Loc) -> str:
+    while loc:
+        if loc in origins:
+            return origins[loc].label
+        loc = loc[:-1]
+    return "<config>"
+
+
+# -- relative paths ---------------------------------------------------------
+
+
+def _resolve_paths(
+    data: Any, origins: Mapping[Loc, Origin], model: type[BaseModel], loc: Loc
+) -> None:
+    """Make every ConfigPath value absolute, relative to the file that set it."""
+    if not isinstance(data, dict):
+        return
+    for name, info in model.model_fields.items():
+        if name not in data:
+            continue
+        sub = (*loc, name)
+        if any(isinstance(m, _PathMarker) for m in info.metadata):
+            value = data[name]
+            origin = origins.get(sub)
+            if isinstance(value, str) and origin is not None and not Path(value).is_absolute():
+                data[name] = str((origin.base_dir / value).resolve())
+            continue
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _resolve_paths(data[name], origins, annotation, sub)
+        elif get_origin(annotation) is list and isinstance(data[name], list):
+            (item_type,) = get_args(annotation) or (None,)
+            if isinstance(item_type, type) and issubclass(item_type, BaseModel):
+                for i, item in enumerate(data[name]):
+                    _resolve_paths(item, origins, item_type, (*sub, i))

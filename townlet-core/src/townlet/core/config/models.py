@@ -1,0 +1,112 @@
+"""Pydantic models of a run config.
+
+Every model is frozen and forbids unknown keys. Paths typed
+:data:`ConfigPath` are resolved relative to the YAML file that set them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ConfigPath",
+    "FeaturesConfig",
+    "ObservationsConfig",
+    "PluginChoice",
+    "PolicyConfig",
+    "RewardsConfig",
+    "StagesConfig",
+    "TelemetryConfig",
+    "TownletConfig",
+    "TrainingConfig",
+]
+
+
+class _PathMarker:
+    """Marks a field whose string value is a path relative to its config file."""
+
+
+ConfigPath = Annotated[Path, _PathMarker()]
+
+
+class ConfigModel(BaseModel):
+    """Base of all config models: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PluginChoice(ConfigModel):
+    """A plugin picked by entry-point name, with its params."""
+
+    name: str = Field(min_length=1, description="Entry-point name (or dist:name).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Validated against the plugin's Params model."
+    )
+
+
+class StagesConfig(ConfigModel):
+    """Curriculum feature stages (SPEC §14)."""
+
+    relationships: Literal["off", "A", "B", "C"] = Field(
+        "off", description="off: no ledger; A: ledger only; B: + observations; C: + behaviour."
+    )
+    social_rewards: Literal["off", "C1", "C2", "C3"] = Field(
+        "off",
+        description="off, C1 chat reward, C2 + conflict avoidance, C3 + relationship quality.",
+    )
+
+
+class FeaturesConfig(ConfigModel):
+    """Feature flags."""
+
+    stages: StagesConfig = Field(default_factory=StagesConfig)
+    lifecycle: bool = Field(False, description="Exits and replacement spawns.")
+
+
+class ObservationsConfig(ConfigModel):
+    """Observation encoder selection."""
+
+    encoder: str | None = Field(None, description="Observation encoder plugin name.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RewardsConfig(ConfigModel):
+    """Reward pipeline: stages applied in order."""
+
+    stages: list[PluginChoice] = Field(default_factory=list)
+
+
+class TelemetryConfig(ConfigModel):
+    """Telemetry sinks, all fed the same events."""
+
+    sinks: list[PluginChoice] = Field(default_factory=list)
+
+
+class TrainingConfig(ConfigModel):
+    """Training strategy selection."""
+
+    strategy: str | None = Field(None, description="Training strategy plugin name.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PolicyConfig(ConfigModel):
+    """The policy that drives citizens in ``townlet run``."""
+
+    name: str | None = Field(None, description="Policy plugin name.")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TownletConfig(ConfigModel):
+    """One run of Townlet."""
+
+    config_id: str = Field(min_length=1, description="Identifies the config in snapshots/logs.")
+    seed: int = Field(0, ge=0, description="Seed of the world, events and policy RNG streams.")
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    observations: ObservationsConfig = Field(default_factory=ObservationsConfig)
+    rewards: RewardsConfig = Field(default_factory=RewardsConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)

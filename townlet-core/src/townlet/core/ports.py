@@ -1,0 +1,179 @@
+"""The plugin ports: what each kind of plugin must provide.
+
+A plugin is a class registered under one of the entry-point groups in
+:mod:`townlet.core.registry`. The registry builds it as ``cls(params)`` where
+``params`` is an instance of the class's ``Params`` model (pydantic v2,
+``extra="forbid"``), after checking that the class declares a compatible
+``plugin_api_version``.
+
+The protocols are structural: a plugin never needs to import or subclass
+anything from here, although importing them for type checking is encouraged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "ObservationEncoder",
+    "Plugin",
+    "Policy",
+    "RewardStage",
+    "Scenario",
+    "TelemetryEvent",
+    "TelemetrySink",
+    "TrainingContext",
+    "TrainingStrategy",
+    "WorldView",
+]
+
+PLUGIN_API_VERSION = "1.0"
+"""Version of this contract. Plugins declare the version they were built for;
+the registry refuses a plugin whose major version differs."""
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """Members every plugin class carries, whatever its port."""
+
+    Params: ClassVar[type[BaseModel]]
+    """Pydantic model of the plugin's parameters (``extra="forbid"``, frozen).
+    Its field descriptions are shown by ``townlet plugins show``."""
+
+    plugin_api_version: ClassVar[str]
+    """The :data:`PLUGIN_API_VERSION` the plugin was written against."""
+
+
+@runtime_checkable
+class WorldView(Protocol):
+    """Read-only view of a running town handed to encoders, stages and policies."""
+
+    @property
+    def tick(self) -> int:
+        """Ticks simulated since the town started."""
+        ...
+
+    @property
+    def n_agents(self) -> int:
+        """Number of agent slots (living or not) in the state arrays."""
+        ...
+
+
+@runtime_checkable
+class ObservationEncoder(Plugin, Protocol):
+    """Turns the world into per-agent observation arrays."""
+
+    def encode(self, world: WorldView) -> Mapping[str, npt.NDArray[Any]]:
+        """Encode every agent of ``world`` in one call.
+
+        Returns named contiguous arrays whose first axis is the agent slot.
+        Must not mutate the world.
+        """
+        ...
+
+
+@runtime_checkable
+class RewardStage(Plugin, Protocol):
+    """One named term (or guardrail) of the reward pipeline."""
+
+    def compute(self, world: WorldView, total: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Return this stage's per-agent contribution given the running total.
+
+        Must not mutate ``world`` or ``total``.
+        """
+        ...
+
+
+@runtime_checkable
+class Policy(Plugin, Protocol):
+    """Chooses an option for every agent each tick."""
+
+    def reset(self, world: WorldView, rng: np.random.Generator) -> None:
+        """Forget per-episode state; ``rng`` is the policy RNG stream."""
+        ...
+
+    def act(self, world: WorldView) -> npt.NDArray[np.int64]:
+        """Return one option id per agent slot (ignored for empty slots)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryEvent:
+    """One typed message for telemetry sinks."""
+
+    kind: str
+    """``world_snapshot``, ``world_diff``, ``metric``, ``narration``,
+    ``training_epoch`` or ``health``."""
+    tick: int
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class TelemetrySink(Plugin, Protocol):
+    """Receives telemetry events and delivers them somewhere."""
+
+    def start(self) -> None:
+        """Open files, sockets or servers. Called once before the first event."""
+        ...
+
+    def emit(self, event: TelemetryEvent) -> None:
+        """Accept one event. Must return quickly and never block the town."""
+        ...
+
+    def stop(self) -> None:
+        """Flush and release resources. Called once; idempotent."""
+        ...
+
+
+@runtime_checkable
+class TrainingContext(Protocol):
+    """What the training orchestrator hands a strategy."""
+
+    @property
+    def seed(self) -> int:
+        """Run seed from the config (or ``--seed``)."""
+        ...
+
+    @property
+    def output_dir(self) -> Path:
+        """Directory for checkpoints, logs and results of this run."""
+        ...
+
+
+@runtime_checkable
+class TrainingStrategy(Plugin, Protocol):
+    """A training algorithm (PPO, BC, anneal, or a third party's)."""
+
+    name: ClassVar[str]
+    """Short name, equal to the entry-point name it is registered under."""
+
+    requires_torch: ClassVar[bool]
+    """Whether the strategy imports torch when run."""
+
+    def prepare(self, context: TrainingContext) -> None:
+        """Check inputs and allocate what ``run`` needs; raise on bad input."""
+        ...
+
+    def run(self, context: TrainingContext) -> BaseModel:
+        """Train and return a frozen result DTO (``extra="forbid"``)."""
+        ...
+
+
+@runtime_checkable
+class Scenario(Plugin, Protocol):
+    """A named scenario pack: a config that extends a base config."""
+
+    description: ClassVar[str]
+    """One line saying what the scenario exercises."""
+
+    def config_path(self) -> Path:
+        """Path of the scenario's YAML config file."""
+        ...
