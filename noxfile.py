@@ -18,8 +18,9 @@ CONSTRAINTS = ("-c", "constraints.txt")  # pins torch==2.13.0 (local CPU wheel)
 
 def install(session: nox.Session, *packages: str, extra: tuple[str, ...] = ()) -> None:
     """Install townlet distributions (as users get them, not editable) plus dev deps."""
-    session.install(*(f"./{p}" for p in packages), "-r", "requirements-dev.txt", *extra,
-                    *CONSTRAINTS)
+    session.install(
+        *(f"./{p}" for p in packages), "-r", "requirements-dev.txt", *extra, *CONSTRAINTS
+    )
 
 
 @nox.session
