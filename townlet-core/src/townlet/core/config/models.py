@@ -6,10 +6,12 @@ Every model is frozen and forbids unknown keys. Paths typed
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from townlet.core.config.base import ConfigModel, ConfigPath, PluginChoice
+from townlet.core.telemetry.config import TelemetryConfig
 
 __all__ = [
     "ConfigPath",
@@ -23,28 +25,6 @@ __all__ = [
     "TownletConfig",
     "TrainingConfig",
 ]
-
-
-class _PathMarker:
-    """Marks a field whose string value is a path relative to its config file."""
-
-
-ConfigPath = Annotated[Path, _PathMarker()]
-
-
-class ConfigModel(BaseModel):
-    """Base of all config models: frozen, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PluginChoice(ConfigModel):
-    """A plugin picked by entry-point name, with its params."""
-
-    name: str = Field(min_length=1, description="Entry-point name (or dist:name).")
-    params: dict[str, Any] = Field(
-        default_factory=dict, description="Validated against the plugin's Params model."
-    )
 
 
 class StagesConfig(ConfigModel):
@@ -77,12 +57,6 @@ class RewardsConfig(ConfigModel):
     """Reward pipeline: stages applied in order."""
 
     stages: list[PluginChoice] = Field(default_factory=list)
-
-
-class TelemetryConfig(ConfigModel):
-    """Telemetry sinks, all fed the same events."""
-
-    sinks: list[PluginChoice] = Field(default_factory=list)
 
 
 class TrainingConfig(ConfigModel):

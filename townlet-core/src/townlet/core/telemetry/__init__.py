@@ -1,0 +1,1 @@
+"""Telemetry plumbing in core: config section (sinks are plugins)."""
