@@ -87,7 +87,9 @@ def test_validate_type_error(cli, tmp_path: Path) -> None:
 
 def test_third_party_strategy_selected_from_yaml_and_flag(cli, example_plugins, tmp_path) -> None:
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("config_id: c\ntraining:\n  strategy: my_algo\n  params: {iterations: 4}\n")
+    cfg.write_text(
+        "extends: builtin:default\ntraining:\n  strategy: my_algo\n  params: {iterations: 4}\n"
+    )
     assert cli("validate", str(cfg), extra_path=example_plugins).returncode == 0
     ok = cli("validate", "--strategy", "my_algo", extra_path=example_plugins)
     assert ok.returncode == 0, ok.stderr

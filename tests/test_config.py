@@ -27,7 +27,7 @@ def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
     base = write(
         tmp_path / "base.yaml",
         (
-            "config_id: base\nseed: 1\n"
+            "extends: builtin:default\nconfig_id: base\nseed: 1\n"
             "features: {stages: {relationships: A}, lifecycle: true}\n"
             "telemetry: {sinks: [{name: a}, {name: b}]}\n"
         ),
@@ -48,8 +48,8 @@ def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
     assert cfg.features.stages.social_rewards == "C1"
     assert cfg.features.lifecycle is True
     assert [s.name for s in cfg.telemetry.sinks] == ["c"]
-    assert loaded.files == (base.resolve(), child.resolve())
-    assert loaded.locate(("seed",)) == f"{base.resolve()}:2"
+    assert loaded.files[1:] == (base.resolve(), child.resolve())
+    assert loaded.locate(("seed",)) == f"{base.resolve()}:3"
     assert loaded.locate(("telemetry", "sinks", 0, "name")) == f"{child.resolve()}:4"
 
 

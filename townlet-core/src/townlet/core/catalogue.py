@@ -24,6 +24,6 @@ FIRST_PARTY: Final[dict[str, dict[str, str]]] = {
         "tcp": "townlet-telemetry",
         "websocket": "townlet-telemetry",
     },
-    "policies": {},
+    "policies": {"scripted": "townlet-core"},
     "scenarios": {},
 }

@@ -63,11 +63,12 @@ def townlet() -> None:
 
 
 def _register() -> None:
-    from townlet.core.cli import config_cmds, plugins
+    from townlet.core.cli import config_cmds, plugins, run
 
     townlet.add_command(plugins.plugins)
     townlet.add_command(config_cmds.validate)
     townlet.add_command(config_cmds.config)
+    townlet.add_command(run.run)
 
 
 _register()

@@ -126,7 +126,9 @@ def load_config(
     try:
         config = TownletConfig.model_validate(data)
     except ValidationError as exc:
-        detail = format_validation_error(exc, locate=lambda loc: _locate(origins, tuple(loc)))
+        detail = format_validation_error(
+            exc, locate=lambda loc: _locate(origins, tuple(loc), default=str(path))
+        )
         raise ConfigError(f"Invalid config {path}:\n{detail}") from exc
     return LoadedConfig(config, tuple(files), origins)
 
@@ -298,12 +300,12 @@ def _walk_locs(value: Any, loc: Loc) -> Iterator[Loc]:
             yield from _walk_locs(v, (*loc, i))
 
 
-def _locate(origins: Mapping[Loc, Origin], loc: Loc) -> str:
+def _locate(origins: Mapping[Loc, Origin], loc: Loc, default: str = "<config>") -> str:
     while loc:
         if loc in origins:
             return origins[loc].label
         loc = loc[:-1]
-    return "<config>"
+    return default
 
 
 # -- relative paths ---------------------------------------------------------

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from townlet.core.config.base import ConfigModel, ConfigPath, PluginChoice
 from townlet.core.telemetry.config import TelemetryConfig
+from townlet.core.world.settings import WorldConfig
 
 __all__ = [
     "ConfigPath",
@@ -69,7 +70,7 @@ class TrainingConfig(ConfigModel):
 class PolicyConfig(ConfigModel):
     """The policy that drives citizens in ``townlet run``."""
 
-    name: str | None = Field(None, description="Policy plugin name.")
+    name: str = Field("scripted", description="Policy plugin name.")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -78,6 +79,7 @@ class TownletConfig(ConfigModel):
 
     config_id: str = Field(min_length=1, description="Identifies the config in snapshots/logs.")
     seed: int = Field(0, ge=0, description="Seed of the world, events and policy RNG streams.")
+    world: WorldConfig
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     observations: ObservationsConfig = Field(default_factory=ObservationsConfig)
     rewards: RewardsConfig = Field(default_factory=RewardsConfig)

@@ -1,0 +1,1 @@
+"""Policies shipped with townlet-core (registered as ``townlet.policies`` entry points)."""

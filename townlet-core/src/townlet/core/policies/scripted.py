@@ -1,0 +1,127 @@
+"""The scripted baseline policy: options from need thresholds, schedule and money.
+
+Decisions are vectorised over agents. In priority order each tick:
+
+0. a need below ``critical`` (hunger, hygiene, energy);
+1. work, from travel time + ``work_buffer`` ticks before the shift to its end;
+2. before a shift (within ``prep_minutes``), hunger or hygiene below
+   ``prep_level``; tiredness, or sleepiness at night;
+3. hunger or hygiene below ``threshold``;
+4. no food at home and money to spare: shop for groceries;
+5. otherwise wait.
+
+An option in progress runs to its end unless a critical need or work (levels
+0 and 1) wants something else; otherwise the first wanted option of the most
+urgent level is chosen. Citizens therefore finish a meal they started and do
+not dither between two equally urgent needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from townlet.core.world.options import Option, OptionStatus
+from townlet.core.world.state import MILLS, ShiftState
+
+if TYPE_CHECKING:
+    from townlet.core.world.world import World
+
+__all__ = ["ScriptedPolicy", "ScriptedPolicyParams"]
+
+
+class ScriptedPolicyParams(BaseModel):
+    """Thresholds of the scripted policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: float = Field(0.4, gt=0, lt=1, description="Need level that triggers care (0..1).")
+    critical: float = Field(
+        0.2, gt=0, lt=1, description="Need level that overrides everything, even work (0..1)."
+    )
+    prep_level: float = Field(
+        0.85, gt=0, le=1, description="Before a shift, needs below this are topped up (0..1]."
+    )
+    prep_minutes: int = Field(
+        360, ge=0, le=720, description="How long before a shift needs are topped up (sim minutes)."
+    )
+    work_buffer: int = Field(
+        25, ge=0, le=500, description="Ticks of margin on top of travel time to arrive early."
+    )
+    night_start: int = Field(22, ge=0, le=23, description="Hour night starts (sleep if tired).")
+    night_end: int = Field(6, ge=0, le=23, description="Hour night ends.")
+    night_energy: float = Field(
+        0.8, gt=0, le=1, description="At night, sleep when energy is below this (0..1]."
+    )
+    grocery_money: float = Field(
+        3.0, ge=0, description="Shop for groceries only with at least this much money."
+    )
+
+
+class ScriptedPolicy:
+    """Rule-based citizens: eat when hungry, work on time, sleep at night."""
+
+    Params: ClassVar[type[BaseModel]] = ScriptedPolicyParams
+    plugin_api_version: ClassVar[str] = "1.0"
+
+    def __init__(self, params: ScriptedPolicyParams) -> None:
+        self.params = params
+
+    def reset(self, world: World, rng: np.random.Generator) -> None:
+        """No per-episode state; the policy is deterministic."""
+
+    def act(self, world: World) -> npt.NDArray[np.int64]:
+        """One option per agent slot."""
+        p = self.params
+        a = world.agents
+        n = a.alive.size
+        needs = a.needs
+        clock = world.clock
+        tod = clock.tick_of_day(world.tick)
+        hour = clock.minute_of_day(world.tick) // 60
+        hunger, hygiene, energy = needs[:, 0], needs[:, 1], needs[:, 2]
+
+        employed = a.job >= 0
+        job = np.maximum(a.job, 0)
+        start, end = world.job_start[job], world.job_end[job]
+        travel = world.fields.dist[np.maximum(a.desk, 0), a.xy[:, 1], a.xy[:, 0]]
+        leave_at = start - np.nan_to_num(travel, posinf=0.0) - p.work_buffer
+        work_time = (
+            employed & (tod >= leave_at) & (tod < end - 1) & (a.shift_state != ShiftState.ABSENT)
+        )
+        prep = (
+            employed
+            & ~work_time
+            & (tod < start)
+            & (tod >= start - clock.ticks_from_minutes(p.prep_minutes))
+        )
+        night = (hour >= p.night_start) | (hour < p.night_end)
+        larder = a.inventory[:, 0] + a.inventory[:, 1]
+
+        # wanted[level, agent, option]: level 0 is the most urgent.
+        wanted = np.zeros((5, n, len(Option)), dtype=bool)
+        wanted[0, :, Option.GET_FED] = hunger < p.critical
+        wanted[0, :, Option.GET_CLEAN] = hygiene < p.critical
+        wanted[0, :, Option.SLEEP] = energy < p.critical
+        wanted[1, :, Option.GO_TO_WORK] = work_time
+        wanted[2, :, Option.GET_FED] = prep & (hunger < p.prep_level)
+        wanted[2, :, Option.GET_CLEAN] = prep & (hygiene < p.prep_level)
+        wanted[2, :, Option.SLEEP] = (energy < p.threshold) | (night & (energy < p.night_energy))
+        wanted[3, :, Option.GET_FED] = hunger < p.threshold
+        wanted[3, :, Option.GET_CLEAN] = hygiene < p.threshold
+        wanted[4, :, Option.SHOP_GROCERIES] = (larder < 2) & (a.wallet >= p.grocery_money * MILLS)
+        wanted &= world.action_masks()[None]
+
+        any_level = wanted.any(axis=2)  # [levels, n]
+        has_any = any_level.any(axis=0)
+        best = np.argmax(any_level, axis=0)  # first level with a wanted option
+        at_best = wanted[best, np.arange(n)]  # [n, options]
+        current = a.option.astype(np.int64)
+        active = (world.option_status == OptionStatus.ACTIVE) & (current != Option.WAIT)
+        pressing = has_any & (best <= 1) & ~at_best[np.arange(n), current]
+        keep = active & ~pressing
+        first = np.argmax(at_best, axis=1)
+        return np.where(keep, current, np.where(has_any, first, Option.WAIT)).astype(np.int64)

@@ -1,0 +1,115 @@
+"""A runnable town: world + policy + telemetry, as driven by ``townlet run``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from townlet.core.config.models import TownletConfig
+from townlet.core.hooks import HookLoadFailure, make_plugin_manager
+from townlet.core.ports import Policy
+from townlet.core.registry import Registry
+from townlet.core.telemetry.health import HubHealth
+from townlet.core.telemetry.hub import TelemetryHub
+from townlet.core.world.state import MILLS
+from townlet.core.world.world import World
+
+__all__ = ["RunSummary", "Simulation"]
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the CLI summary and tests."""
+
+    ticks: int
+    seconds: float
+    interrupted: bool
+    kpis: dict[str, float]
+    money: dict[str, float]
+    """Net money into wallets by cause (negative: spent)."""
+    counts: dict[str, int]
+    health: list[str] = field(default_factory=list)
+
+    @property
+    def ticks_per_second(self) -> float:
+        """Simulation speed of this run (telemetry and policy included)."""
+        return self.ticks / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "ticks": self.ticks,
+            "seconds": round(self.seconds, 3),
+            "ticks_per_second": round(self.ticks_per_second, 1),
+            "interrupted": self.interrupted,
+            "kpis": self.kpis,
+            "money": self.money,
+            "counts": self.counts,
+            "health": self.health,
+        }
+
+
+class Simulation:
+    """Builds the world, the policy and the telemetry hub a config names."""
+
+    def __init__(self, config: TownletConfig, registry: Registry | None = None) -> None:
+        registry = registry or Registry()
+        self.config = config
+        pm, self.hook_failures = make_plugin_manager(registry)
+        self.world = World.from_config(config, hooks=pm.hook)
+        self.policy: Policy = registry.build("policies", config.policy.name, config.policy.params)
+        self.policy.reset(self.world, self.world.rng.policy)
+        self.hub = TelemetryHub.from_config(config.telemetry, registry)
+        self._publish = bool(self.hub.sink_names)
+
+    @property
+    def failures(self) -> list[HookLoadFailure]:
+        """Hook plugins that failed to load (skipped)."""
+        return self.hook_failures
+
+    def run(
+        self,
+        ticks: int,
+        *,
+        on_tick: Callable[[int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> RunSummary:
+        """Run up to ``ticks`` ticks; ``should_stop`` is polled after every tick."""
+        world = self.world
+        day = world.clock.ticks_per_day
+        interrupted = False
+        done = 0
+        self.hub.start()
+        started = time.perf_counter()
+        try:
+            for _ in range(ticks):
+                world.step(self.policy.act(world))
+                done += 1
+                if self._publish:
+                    self.hub.publish_world(world.tick, world.observe())
+                    if world.tick % day == 0:
+                        self.hub.publish_metrics(world.tick, world.kpi_values(), scope="day")
+                if on_tick is not None:
+                    on_tick(world.tick)
+                if should_stop is not None and should_stop():
+                    interrupted = True
+                    break
+        finally:
+            seconds = time.perf_counter() - started
+            health: HubHealth = self.hub.stop()
+        return RunSummary(
+            ticks=done,
+            seconds=seconds,
+            interrupted=interrupted,
+            kpis=world.kpi_values(),
+            money={k: v / MILLS for k, v in sorted(world.economy.ledger.items())},
+            counts={
+                **{f"completed_{k}": v for k, v in sorted(world.kpi.completions.items())},
+                **{f"failed_{k}": v for k, v in sorted(world.kpi.failures.items())},
+                "blocked_moves": world.kpi.blocked_moves,
+                "invalid_options": world.kpi.invalid_options,
+            },
+            health=health.summary_lines() if self.hub.sink_names else [],
+        )

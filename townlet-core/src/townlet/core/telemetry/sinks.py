@@ -1,0 +1,213 @@
+"""The core's own telemetry sinks: ``stdout`` (for developers) and ``null``.
+
+Both are plugins registered under ``townlet.telemetry_sinks`` by townlet-core,
+exactly as third-party sinks are.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from townlet.core.ports import TelemetryEvent
+from townlet.core.telemetry.diff import SnapshotTracker
+
+__all__ = ["NullSink", "StdoutSink", "format_world_line"]
+
+
+class NullParams(BaseModel):
+    """The ``null`` sink takes no parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NullSink:
+    """Discards every event (for benchmarks and runs that need no telemetry output)."""
+
+    Params: ClassVar[type[BaseModel]] = NullParams
+    plugin_api_version: ClassVar[str] = "1.0"
+
+    def __init__(self, params: NullParams) -> None:
+        self.params = params
+
+    def start(self) -> None:
+        """Nothing to open."""
+
+    def emit(self, event: TelemetryEvent) -> None:
+        """Drop the event."""
+
+    def stop(self) -> None:
+        """Nothing to close."""
+
+
+class StdoutParams(BaseModel):
+    """Parameters of the ``stdout`` sink."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: int = Field(
+        100, ge=1, le=100_000_000, description="Print one world line every N ticks (1..100000000)."
+    )
+    stream: Literal["stdout", "stderr"] = Field("stdout", description="Where to print.")
+    narration: bool = Field(True, description="Print narration items as they come.")
+    metrics: bool = Field(True, description="Print metric payloads (e.g. daily KPIs).")
+    training: bool = Field(True, description="Print one line per training epoch.")
+    health: Literal["never", "problems", "always"] = Field(
+        "problems",
+        description="Print health payloads: never, only when a sink dropped or failed, or always.",
+    )
+
+
+class StdoutSink:
+    """Prints compact human-readable lines: the town every N ticks, narration, metrics.
+
+    Example output::
+
+        [t=1200 d1 04:48] 8 agents | sunny | power on, water on | hunger .62 hygiene .71 ...
+        [t=1203] (conflict) Ada is late and Bo is blocking the shower
+        [t=2000] metrics/day kpi.self_sufficiency=0.875 kpi.lateness=0.125
+    """
+
+    Params: ClassVar[type[BaseModel]] = StdoutParams
+    plugin_api_version: ClassVar[str] = "1.0"
+
+    def __init__(self, params: StdoutParams) -> None:
+        self.params = params
+        self._tracker = SnapshotTracker()
+        self._last_line: int | None = None
+
+    def _out(self) -> TextIO:
+        return sys.stdout if self.params.stream == "stdout" else sys.stderr
+
+    def start(self) -> None:
+        """Nothing to open: lines go to the process's stdout or stderr."""
+
+    def emit(self, event: TelemetryEvent) -> None:
+        """Print the lines this event calls for (possibly none)."""
+        payload = event.payload
+        kind = event.kind
+        lines: list[str] = []
+        if kind in ("world_snapshot", "world_diff"):
+            self._tracker.observe(payload)
+            world = self._tracker.snapshot
+            if world is not None and self._due(event.tick):
+                lines.append(format_world_line(world))
+            if self.params.narration and world is not None:
+                lines += [_narration_line(event.tick, n) for n in world.get("narration", ())]
+        elif kind == "narration" and self.params.narration:
+            lines += [_narration_line(event.tick, n) for n in payload.get("items", ())]
+        elif kind == "metric" and self.params.metrics:
+            lines.append(_metric_line(event.tick, payload))
+        elif kind == "training_epoch" and self.params.training:
+            lines.append(_training_line(payload.get("record", {})))
+        elif kind == "health" and self._wants_health(payload):
+            lines.append(_health_line(event.tick, payload))
+        if lines:
+            out = self._out()
+            out.write("\n".join(lines) + "\n")
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self._out().flush()
+
+    def stop(self) -> None:
+        """Flush the stream (it stays open)."""
+        self.flush()
+
+    def _due(self, tick: int) -> bool:
+        last = self._last_line
+        if last is None or tick < last or tick - last >= self.params.every:
+            self._last_line = tick
+            return True
+        return False
+
+    def _wants_health(self, payload: Mapping[str, Any]) -> bool:
+        mode = self.params.health
+        if mode == "always":
+            return True
+        if mode == "never":
+            return False
+        return any(
+            s.get("dropped_messages") or s.get("errors") or s.get("state") == "failed"
+            for s in payload.get("sinks", ())
+        )
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _num(value: float) -> str:
+    text = f"{value:.2f}"
+    return text[1:] if text.startswith("0.") else text
+
+
+def format_world_line(world: Mapping[str, Any]) -> str:
+    """One line summing up a world snapshot payload."""
+    agents = list(world.get("agents", {}).values())
+    minute = int(world.get("minute_of_day", 0))
+    head = f"[t={world.get('tick')} d{world.get('day', 0)} {minute // 60:02d}:{minute % 60:02d}]"
+    utilities = world.get("utilities", {})
+    util = ", ".join(f"{k} {'on' if v else 'OFF'}" for k, v in utilities.items())
+    parts = [head + f" {len(agents)} agents", str(world.get("weather", "?"))]
+    if util:
+        parts.append(util)
+    if agents:
+        needs = " ".join(
+            f"{need} {_num(_mean([a.get('needs', {}).get(need, 0.0) for a in agents]))}"
+            for need in ("hunger", "hygiene", "energy")
+        )
+        parts.append(needs)
+        parts.append(f"wallet {_mean([a.get('wallet', 0.0) for a in agents]):.2f}")
+    queued = sum(len(o.get("queue", ())) for o in world.get("objects", {}).values())
+    parts.append(f"queued {queued}")
+    parts.append(f"events {len(world.get('events', ()))}")
+    return " | ".join(parts)
+
+
+def _narration_line(tick: int, item: Mapping[str, Any]) -> str:
+    return f"[t={tick}] ({item.get('category', '?')}) {item.get('text', '')}"
+
+
+def _metric_line(tick: int, payload: Mapping[str, Any]) -> str:
+    metrics = payload.get("metrics", {})
+    body = " ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+    )
+    return f"[t={tick}] metrics/{payload.get('scope', 'tick')} {body}"
+
+
+_TRAINING_FIELDS = (
+    ("loss_total", "loss"),
+    ("loss_policy", "pi"),
+    ("loss_value", "v"),
+    ("loss_entropy", "ent"),
+    ("approx_kl", "kl"),
+    ("clip_fraction", "clip"),
+    ("grad_norm", "grad"),
+    ("steps_per_sec", "sps"),
+)
+
+
+def _training_line(record: Mapping[str, Any]) -> str:
+    parts = [f"[epoch {record.get('epoch', '?')}]"]
+    for key, short in _TRAINING_FIELDS:
+        value = record.get(key)
+        if isinstance(value, int | float):
+            parts.append(f"{short} {value:.4g}")
+    if record.get("anneal_ratio") is not None:
+        parts.append(f"anneal {record['anneal_ratio']:.2f} ({record.get('anneal_stage')})")
+    return " ".join(parts)
+
+
+def _health_line(tick: int, payload: Mapping[str, Any]) -> str:
+    sinks = [
+        f"{s.get('name')} {s.get('state')} {s.get('delivered')}/{s.get('emitted')} "
+        f"dropped {s.get('dropped_messages')}"
+        + (f" error {s.get('last_error')}" if s.get("last_error") else "")
+        for s in payload.get("sinks", ())
+    ]
+    return f"[t={tick}] health: " + "; ".join(sinks)

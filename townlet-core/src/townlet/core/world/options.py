@@ -1,0 +1,155 @@
+"""Options (meta-actions), primitives, action masks and option controllers.
+
+A policy picks one option per agent; the world runs it through a short
+scripted controller that chooses the object to use (cheapest by path cost
+plus expected wait), queues for it and performs the affordance. An option,
+once chosen, stays committed for ``commit_window`` ticks unless it completes
+or fails; a masked (impossible) option is ignored and counted as invalid.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.world.affordances import ITEMS
+from townlet.core.world.queues import WORK
+from townlet.core.world.state import ShiftState
+
+if TYPE_CHECKING:
+    from townlet.core.world.world import World
+
+__all__ = ["OPTIONS", "PRIMITIVES", "Option", "OptionStatus", "action_masks", "plan"]
+
+
+class Option(IntEnum):
+    """The option set (SPEC §4)."""
+
+    WAIT = 0
+    GET_FED = 1
+    GET_CLEAN = 2
+    GO_TO_WORK = 3
+    SHOP_GROCERIES = 4
+    SLEEP = 5
+    SOCIALISE = 6
+
+
+OPTIONS: Final = tuple(o.name.lower() for o in Option)
+PRIMITIVES: Final = (
+    "wait",
+    "move_n",
+    "move_e",
+    "move_s",
+    "move_w",
+    "interact",
+    "talk",
+    "buy",
+    "use_item",
+    "sleep",
+    "equip",
+)
+
+
+class OptionStatus:
+    """Values of ``World.option_status``."""
+
+    ACTIVE: Final = 0
+    DONE: Final = 1
+    FAILED: Final = 2
+
+
+def action_masks(world: World) -> npt.NDArray[np.bool_]:
+    """``[N, len(OPTIONS)]`` True where an option is possible for the agent."""
+    a = world.agents
+    n = a.alive.size
+    masks = np.zeros((n, len(OPTIONS)), dtype=bool)
+    masks[:, Option.WAIT] = True
+    money = a.wallet
+    inv = a.inventory
+    econ = world.economy
+    meal, raw = ITEMS.index("meal"), ITEMS.index("raw_food")
+    meal_sold = bool((econ.stock[:, meal] > 0).any())
+    raw_sold = bool((econ.stock[:, raw] >= 2).any())
+    masks[:, Option.GET_FED] = (
+        (inv[:, 1] > 0) | (inv[:, 0] > 0) | (meal_sold & (money >= econ.price[meal]))
+    )
+    masks[:, Option.GET_CLEAN] = (world.utility_on[1] & (money >= world.shower_fee)) | (
+        inv[:, 2] > 0
+    )
+    tod = world.clock.tick_of_day(world.tick)
+    job = np.maximum(a.job, 0)
+    early = world.clock.ticks_from_minutes(180)
+    masks[:, Option.GO_TO_WORK] = (
+        (a.job >= 0)
+        & (tod >= world.job_start[job] - early)
+        & (tod < world.job_end[job])
+        & (a.shift_state != ShiftState.ABSENT)
+    )
+    masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * econ.price[raw])
+    masks[:, Option.SLEEP] = a.bed >= 0
+    masks[:, Option.SOCIALISE] = False  # needs the social layer
+    masks &= a.alive[:, None]
+    return masks
+
+
+def plan(world: World, slot: int) -> None:
+    """Pick the next (object, affordance) step of ``slot``'s option, or end the option."""
+    a = world.agents
+    option = int(a.option[slot])
+    if option == Option.WAIT:
+        return
+    if option == Option.GET_FED:
+        if a.inventory[slot, 1] > 0:
+            _go(world, slot, "eat")
+        elif a.inventory[slot, 0] > 0 and world.utility_on[0]:
+            _go(world, slot, "cook")
+        elif a.inventory[slot, 0] > 0:
+            _go(world, slot, "snack")
+        else:
+            _go(world, slot, "buy_meal")
+    elif option == Option.GET_CLEAN:
+        if world.utility_on[1] and a.wallet[slot] >= world.shower_fee:
+            _go(world, slot, "shower")
+        else:
+            _go(world, slot, "change_clothes")
+    elif option == Option.GO_TO_WORK:
+        if a.job[slot] < 0:
+            world.end_option(slot, OptionStatus.FAILED)
+            return
+        a.target[slot] = a.desk[slot]
+        a.goal[slot] = WORK
+    elif option == Option.SHOP_GROCERIES:
+        _go(world, slot, "buy_groceries")
+    elif option == Option.SLEEP:
+        _go(world, slot, "sleep")
+    else:
+        world.end_option(slot, OptionStatus.FAILED)
+
+
+def _go(world: World, slot: int, affordance: str) -> None:
+    """Head for the cheapest object offering ``affordance`` that ``slot`` may use."""
+    try:
+        goal = world.affordances.index(affordance)
+    except ValueError:
+        world.end_option(slot, OptionStatus.FAILED)
+        return
+    candidates = world.usable_objects(slot, goal)
+    if candidates.size == 0:
+        world.end_option(slot, OptionStatus.FAILED)
+        return
+    a = world.agents
+    objs = world.objects
+    dist = world.fields.dist[candidates, a.xy[slot, 1], a.xy[slot, 0]].astype(np.float64)
+    busy = objs.holder[candidates] >= 0
+    queued = np.bincount(a.queue_obj[a.queue_obj >= 0], minlength=objs.holder.size)[candidates]
+    duration = float(world.affordances.duration[goal])
+    cost = dist + busy * duration / 2 + queued * duration
+    best = int(np.argmin(cost))
+    if not np.isfinite(cost[best]):
+        world.end_option(slot, OptionStatus.FAILED)
+        return
+    a.target[slot] = candidates[best]
+    a.goal[slot] = goal

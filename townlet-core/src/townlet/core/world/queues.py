@@ -1,0 +1,135 @@
+"""Queues and reservations at interactive objects.
+
+An agent heading for an object joins its queue when within ``queue_length + 1``
+steps. Whenever an object is free, the queued agent with the highest priority
+reserves it: priority is waiting age × weight + patience + a per-agent jitter
+drawn at join time (which breaks same-tick ties), minus a large penalty while
+the agent is under a fairness cooldown (it just used a contested object, or
+cut in or blocked). The holder walks in; the others wait on the approach, the
+k-th in line no closer than k + 1 steps (the queue nodes).
+
+A reservation ends on success, failure, when its holder changes its mind, or
+at ``reserved_until`` (duration + travel + slack), whichever comes first, so
+no reservation outlives its timeout and no object is held by an agent that is
+not on its way to it or using it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.world.state import NO
+
+if TYPE_CHECKING:
+    from townlet.core.world.world import World
+
+__all__ = ["WORK", "grant_reservations", "join_queues", "leave_queue", "queue_ranks", "release"]
+
+WORK = -2
+"""Pseudo-affordance: standing at one's desk on shift."""
+_COOLDOWN_PENALTY = 1.0e6
+
+
+def join_queues(world: World) -> None:
+    """Agents close to their target join its queue."""
+    a = world.agents
+    cand = np.flatnonzero(a.alive & (a.target >= 0) & (a.queue_obj == NO) & (a.aff == NO))
+    if cand.size == 0:
+        return
+    dist = world.fields.distance(a.target[cand].astype(np.int64), a.xy[cand])
+    near = cand[dist <= world.config.world.queues.queue_length + 1]
+    if near.size:
+        a.queue_obj[near] = a.target[near]
+        a.queue_since[near] = world.tick
+        a.jitter[near] = world.rng.world.random(near.size).astype(np.float32)
+
+
+def leave_queue(world: World, slot: int) -> None:
+    """Take ``slot`` out of its queue and give up any reservation it holds."""
+    a = world.agents
+    o = int(a.queue_obj[slot])
+    if o >= 0 and world.objects.holder[o] == slot:
+        release(world, o)
+    a.queue_obj[slot] = NO
+
+
+def release(world: World, o: int) -> None:
+    """Free object ``o``; its holder leaves the queue."""
+    holder = int(world.objects.holder[o])
+    world.objects.holder[o] = NO
+    if holder >= 0 and world.agents.queue_obj[holder] == o:
+        world.agents.queue_obj[holder] = NO
+
+
+def _priority(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    a = world.agents
+    cfg = world.config.world.queues
+    age = (world.tick - a.queue_since[slots]).astype(np.float64)
+    penalty = np.where(a.cooldown_until[slots] > world.tick, _COOLDOWN_PENALTY, 0.0)
+    prio: npt.NDArray[np.float64] = (
+        age * cfg.waiting_age_weight + a.patience[slots] + a.jitter[slots] - penalty
+    )
+    return prio
+
+
+def grant_reservations(world: World) -> None:
+    """Give every free object with a queue to its highest-priority waiter."""
+    a = world.agents
+    objs = world.objects
+    queued = np.flatnonzero(a.alive & (a.queue_obj >= 0))
+    if queued.size == 0:
+        return
+    q_obj = a.queue_obj[queued]
+    free = objs.holder[q_obj] == NO
+    if not free.any():
+        return
+    waiting = queued[free]
+    prio = _priority(world, waiting)
+    order = np.lexsort((-prio, a.queue_obj[waiting]))  # by object, best first
+    waiting = waiting[order]
+    w_obj = a.queue_obj[waiting]
+    first = np.ones(waiting.size, dtype=bool)
+    first[1:] = w_obj[1:] != w_obj[:-1]
+    for slot in waiting[first]:
+        o = int(a.queue_obj[slot])
+        goal = int(a.goal[slot])
+        travel = float(world.fields.dist[o, a.xy[slot, 1], a.xy[slot, 0]])
+        duration = world.goal_duration(slot, goal)
+        objs.holder[o] = slot
+        objs.reserved_at[o] = world.tick
+        objs.reserved_until[o] = (
+            world.tick
+            + int(np.ceil(travel))
+            + duration
+            + (world.config.world.queues.reservation_slack)
+        )
+        world.kpi.queue_wait_ticks += world.tick - int(a.queue_since[slot])
+        world.kpi.reservations += 1
+
+
+def queue_ranks(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Place in line (0 = next) of queued non-holders ``slots``."""
+    a = world.agents
+    ranks = np.zeros(slots.size, dtype=np.int64)
+    if slots.size == 0:
+        return ranks
+    queued = np.flatnonzero(a.alive & (a.queue_obj >= 0))
+    queued = queued[world.objects.holder[a.queue_obj[queued]] != queued]
+    prio = _priority(world, queued)
+    for k, slot in enumerate(slots):
+        same = a.queue_obj[queued] == a.queue_obj[slot]
+        ranks[k] = int(np.count_nonzero(prio[same] > prio[queued == slot][0])) if same.any() else 0
+    return ranks
+
+
+def expire_reservations(world: World) -> None:
+    """Release reservations past their timeout, failing the holder's affordance."""
+    objs = world.objects
+    late = np.flatnonzero((objs.holder >= 0) & (objs.reserved_until < world.tick))
+    for o in late:
+        slot = int(objs.holder[o])
+        world.fail_current(slot, "timeout")
+        release(world, int(o))

@@ -1,0 +1,177 @@
+"""World state as arrays over agent slots and objects.
+
+Agent slot ``i`` holds one citizen (``alive[i]``); empty slots are reused by
+newcomers. Money is stored as integer mills (1/1000 of a money unit) so the
+books balance exactly. Systems read and write these arrays; nothing keeps a
+per-agent object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["MILLS", "NO", "AgentArrays", "ObjectArrays", "ShiftState"]
+
+MILLS: Final = 1000
+"""Mills per money unit."""
+NO: Final = -1
+"""Sentinel for 'none' in index arrays."""
+
+
+class ShiftState:
+    """Values of ``AgentArrays.shift_state``."""
+
+    OFF: Final = 0
+    """Outside the shift window, or unemployed."""
+    PENDING: Final = 1
+    """Shift started, not yet arrived, still within the absence cutoff."""
+    ON_TIME: Final = 2
+    LATE: Final = 3
+    ABSENT: Final = 4
+    NAMES: Final = ("off", "pending", "on_time", "late", "absent")
+
+
+def _a(n: int, dtype: npt.DTypeLike, fill: float = 0, width: int = 0) -> npt.NDArray[Any]:
+    shape = (n, width) if width else (n,)
+    return np.full(shape, fill, dtype=dtype)
+
+
+@dataclass
+class AgentArrays:
+    """Per-slot agent state. Every array's first axis is the agent slot."""
+
+    alive: npt.NDArray[np.bool_]
+    xy: npt.NDArray[np.int16]
+    needs: npt.NDArray[np.float32]
+    """``[N, 3]`` hunger, hygiene, energy in [0, 1]."""
+    wallet: npt.NDArray[np.int64]
+    """Mills."""
+    inventory: npt.NDArray[np.int16]
+    """``[N, 3]`` raw_food, meal, clean_clothes."""
+    home: npt.NDArray[np.int16]
+    """Index into the town's home places."""
+    bed: npt.NDArray[np.int32]
+    job: npt.NDArray[np.int16]
+    """Index into ``world.jobs`` or -1."""
+    desk: npt.NDArray[np.int32]
+    personality: npt.NDArray[np.float32]
+    """``[N, 3]`` extroversion, forgiveness, ambition in [-1, 1]."""
+    patience: npt.NDArray[np.float32]
+    # options and affordances
+    option: npt.NDArray[np.int8]
+    option_since: npt.NDArray[np.int32]
+    option_switches: npt.NDArray[np.int32]
+    stage: npt.NDArray[np.int8]
+    """Progress marker of the option controller."""
+    target: npt.NDArray[np.int32]
+    """Object the agent is heading for, or -1."""
+    goal: npt.NDArray[np.int16]
+    """Affordance intended at ``target``, or -1."""
+    aff: npt.NDArray[np.int16]
+    """Affordance in progress, or -1."""
+    aff_left: npt.NDArray[np.int32]
+    reached_at: npt.NDArray[np.int32]
+    """Tick the agent last arrived on its target's tile."""
+    last_action: npt.NDArray[np.int8]
+    last_ok: npt.NDArray[np.bool_]
+    last_duration: npt.NDArray[np.int32]
+    ctx_reset: npt.NDArray[np.bool_]
+    """Set for one tick after a teleport, possession change or spawn."""
+    # queues
+    queue_obj: npt.NDArray[np.int32]
+    queue_since: npt.NDArray[np.int32]
+    jitter: npt.NDArray[np.float32]
+    cooldown_until: npt.NDArray[np.int32]
+    blocked: npt.NDArray[np.int16]
+    """Failed moves in a row."""
+    # employment
+    shift_state: npt.NDArray[np.int8]
+    arrived: npt.NDArray[np.bool_]
+    present_ticks: npt.NDArray[np.int64]
+    scheduled_ticks: npt.NDArray[np.int64]
+    late_days: npt.NDArray[np.int32]
+    absent_days: npt.NDArray[np.int32]
+    shift_days: npt.NDArray[np.int32]
+    below_threshold: npt.NDArray[np.bool_] = field(repr=False)
+    """``[N, 3]`` whether each need is already below the hook threshold."""
+    spawned_at: npt.NDArray[np.int32] = field(repr=False)
+    rent_due: npt.NDArray[np.int64] = field(repr=False)
+    """Unpaid rent in mills."""
+
+    @classmethod
+    def allocate(cls, n: int) -> AgentArrays:
+        """Empty (all slots dead) arrays for ``n`` slots."""
+        return cls(
+            alive=_a(n, bool),
+            xy=_a(n, np.int16, 0, 2),
+            needs=_a(n, np.float32, 1.0, 3),
+            wallet=_a(n, np.int64),
+            inventory=_a(n, np.int16, 0, 3),
+            home=_a(n, np.int16, NO),
+            bed=_a(n, np.int32, NO),
+            job=_a(n, np.int16, NO),
+            desk=_a(n, np.int32, NO),
+            personality=_a(n, np.float32, 0, 3),
+            patience=_a(n, np.float32),
+            option=_a(n, np.int8),
+            option_since=_a(n, np.int32),
+            option_switches=_a(n, np.int32),
+            stage=_a(n, np.int8),
+            target=_a(n, np.int32, NO),
+            goal=_a(n, np.int16, NO),
+            aff=_a(n, np.int16, NO),
+            aff_left=_a(n, np.int32),
+            reached_at=_a(n, np.int32),
+            last_action=_a(n, np.int8),
+            last_ok=_a(n, bool, 1),
+            last_duration=_a(n, np.int32),
+            ctx_reset=_a(n, bool),
+            queue_obj=_a(n, np.int32, NO),
+            queue_since=_a(n, np.int32),
+            jitter=_a(n, np.float32),
+            cooldown_until=_a(n, np.int32),
+            blocked=_a(n, np.int16),
+            shift_state=_a(n, np.int8),
+            arrived=_a(n, bool),
+            present_ticks=_a(n, np.int64),
+            scheduled_ticks=_a(n, np.int64),
+            late_days=_a(n, np.int32),
+            absent_days=_a(n, np.int32),
+            shift_days=_a(n, np.int32),
+            below_threshold=_a(n, bool, 0, 3),
+            spawned_at=_a(n, np.int32),
+            rent_due=_a(n, np.int64),
+        )
+
+    def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Every array by field name (for hashing and snapshots)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class ObjectArrays:
+    """Per-object state."""
+
+    holder: npt.NDArray[np.int32]
+    """Agent slot holding the reservation, or -1."""
+    reserved_at: npt.NDArray[np.int32]
+    reserved_until: npt.NDArray[np.int32]
+    uses: npt.NDArray[np.int64]
+
+    @classmethod
+    def allocate(cls, n: int) -> ObjectArrays:
+        """Free objects."""
+        return cls(
+            holder=_a(n, np.int32, NO),
+            reserved_at=_a(n, np.int32),
+            reserved_until=_a(n, np.int32),
+            uses=_a(n, np.int64),
+        )
+
+    def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Every array by field name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

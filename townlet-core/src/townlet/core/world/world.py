@@ -1,0 +1,661 @@
+"""The World: state arrays plus the systems that advance them, in a fixed order.
+
+Tick order (one call of :meth:`World.step`):
+
+1. weather and utilities (hourly rolls; outages end or begin)
+2. options: the policy's choices are applied (mask, commitment window)
+3. planning: agents without a target pick their option's next object
+4. queues: agents near their target join its queue; free objects are reserved
+5. movement: one tile per walking agent; blocking and ghost steps
+6. arrivals: holders on their object start the affordance (or start work)
+7. affordances: per-tick effects, utility failures, completions
+8. reservations past their timeout are released
+9. employment: shift states, wages, bonuses, attendance; shifts that ended
+10. economy at midnight: rent, restock
+11. needs decay; threshold hooks
+12. KPIs, then the ``on_tick`` hook; ``tick`` advances
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pluggy
+
+from townlet.core.config.models import TownletConfig
+from townlet.core.errors import ConfigError
+from townlet.core.hooks import make_plugin_manager
+from townlet.core.rng import RngStreams
+from townlet.core.world import options as opts
+from townlet.core.world.affordances import ITEMS, NEEDS, AffordanceSet, load_affordances
+from townlet.core.world.clock import Clock
+from townlet.core.world.economy import Economy
+from townlet.core.world.interact import start_arrivals, step_affordances
+from townlet.core.world.jobs import step_jobs
+from townlet.core.world.kpis import Kpis
+from townlet.core.world.movement import step_movement
+from townlet.core.world.needs import step_needs
+from townlet.core.world.options import Option, OptionStatus
+from townlet.core.world.pathing import PathFields
+from townlet.core.world.queues import (
+    WORK,
+    expire_reservations,
+    grant_reservations,
+    join_queues,
+    leave_queue,
+    release,
+)
+from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState
+from townlet.core.world.townmap import TownMap, load_town
+from townlet.core.world.weather import UTILITIES, WEATHERS, step_weather
+
+__all__ = ["World"]
+
+_NAMES: Final = (
+    "Ada",
+    "Bo",
+    "Cleo",
+    "Dev",
+    "Edda",
+    "Finn",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Juno",
+    "Kai",
+    "Lea",
+    "Milo",
+    "Nia",
+    "Oren",
+    "Pia",
+    "Quin",
+    "Rae",
+    "Sol",
+    "Tove",
+    "Uma",
+    "Vik",
+    "Wren",
+    "Xan",
+    "Yara",
+    "Zed",
+)
+_TERMINAL: Final = {
+    Option.GET_FED: frozenset({"eat", "snack"}),
+    Option.GET_CLEAN: frozenset({"shower", "change_clothes"}),
+    Option.SHOP_GROCERIES: frozenset({"buy_groceries"}),
+    Option.SLEEP: frozenset({"sleep"}),
+}
+"""Affordances whose completion completes an option (others lead to a next step)."""
+
+
+def _halton(index: int, base: int) -> float:
+    f, r = 1.0, 0.0
+    while index > 0:
+        f /= base
+        r += f * (index % base)
+        index //= base
+    return r
+
+
+class World:
+    """One town. Build it with :meth:`from_config`; advance it with :meth:`step`."""
+
+    def __init__(
+        self,
+        config: TownletConfig,
+        town: TownMap,
+        affordances: AffordanceSet,
+        hooks: pluggy.HookRelay | None = None,
+    ) -> None:
+        wcfg = config.world
+        self.config = config
+        self.town = town
+        self.affordances = affordances
+        self.hooks = (
+            hooks if hooks is not None else make_plugin_manager(load_entry_points=False)[0].hook
+        )
+        self.clock = Clock(wcfg.ticks_per_day)
+        self.rng = RngStreams.from_seed(config.seed)
+        self.tick = 0
+        self.weather = "sunny"
+        self.utility_on = np.ones(len(UTILITIES), dtype=bool)
+        self.utility_back_at = np.zeros(len(UTILITIES), dtype=np.int64)
+        self.utility_forced = np.zeros(len(UTILITIES), dtype=bool)
+        self.fields = PathFields(town, wcfg.weather.outdoor_cost.get("sunny", 1.0))
+        self.walkable = town.walkable.copy()
+        self.object_at = np.full(town.shape, NO, dtype=np.int32)
+        self.object_at[town.object_xy[:, 1], town.object_xy[:, 0]] = np.arange(len(town.object_ids))
+        self.economy = Economy(wcfg.economy, town)
+        self.home_places = town.place_of_kind("home")
+        if not self.home_places:
+            raise ConfigError(f"{town.path}: the town has no place of kind 'home'")
+        self._init_jobs()
+        self.need_decay = np.array(
+            [wcfg.needs.hunger_decay, wcfg.needs.hygiene_decay, wcfg.needs.energy_decay],
+            dtype=np.float32,
+        )
+        self.shower_fee = (
+            -int(affordances.money[affordances.index("shower")])
+            if "shower" in affordances.ids
+            else 0
+        )
+        self.agents = AgentArrays.allocate(wcfg.agents)
+        self.objects = ObjectArrays.allocate(len(town.object_ids))
+        self.option_status = np.zeros(wcfg.agents, dtype=np.int8)
+        self.agent_ids: list[str] = [""] * wcfg.agents
+        self.agent_names: list[str] = [""] * wcfg.agents
+        self.kpi = Kpis(wcfg.agents)
+        self.events: list[dict[str, Any]] = []
+        self.event_counts: Counter[str] = Counter()
+        self._serial = 0
+        self._usable: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self._masks_tick = -1
+        self._masks = np.zeros((wcfg.agents, len(opts.OPTIONS)), dtype=bool)
+        for slot in range(wcfg.agents):
+            self.spawn(slot, reason="initial")
+
+    @classmethod
+    def from_config(cls, config: TownletConfig, hooks: pluggy.HookRelay | None = None) -> World:
+        """Load the town and affordance files the config names and build the world."""
+        return cls(
+            config, load_town(config.world.town), load_affordances(config.world.affordances), hooks
+        )
+
+    # -- read-only view -------------------------------------------------------
+
+    @property
+    def n_agents(self) -> int:
+        """Agent slots (living or not)."""
+        return int(self.agents.alive.size)
+
+    def action_masks(self) -> npt.NDArray[np.bool_]:
+        """``[N, options]`` option masks for this tick (cached per tick)."""
+        if self._masks_tick != self.tick:
+            self._masks = opts.action_masks(self)
+            self._masks_tick = self.tick
+        return self._masks
+
+    # -- the tick -------------------------------------------------------------
+
+    def step(self, options: npt.NDArray[np.integer[Any]]) -> None:
+        """Advance one tick with one option per agent slot (see the module docstring)."""
+        self.events = []
+        self.agents.ctx_reset[:] = False
+        step_weather(self)
+        self._apply_options(np.asarray(options))
+        self._plan()
+        join_queues(self)
+        grant_reservations(self)
+        step_movement(self)
+        start_arrivals(self)
+        step_affordances(self)
+        expire_reservations(self)
+        step_jobs(self)
+        self._end_shifts()
+        if self.clock.tick_of_day(self.tick) == 0 and self.tick > 0:
+            self._midnight()
+        step_needs(self)
+        self.kpi.accumulate(self.agents.alive, self.agents.needs, self.config.world.needs.threshold)
+        self.hooks.on_tick(world=self, tick=self.tick)
+        self.tick += 1
+
+    def _apply_options(self, options: npt.NDArray[np.integer[Any]]) -> None:
+        a = self.agents
+        slots = np.flatnonzero(a.alive)
+        want = options[slots]
+        change = slots[
+            (want != a.option[slots]) | (self.option_status[slots] != OptionStatus.ACTIVE)
+        ]
+        if change.size == 0:
+            return
+        masks = self.action_masks()
+        window = self.config.world.commit_window
+        for slot in change:
+            new = int(options[slot])
+            if not 0 <= new < len(opts.OPTIONS) or not masks[slot, new]:
+                self.kpi.invalid_options += 1
+                continue
+            active = self.option_status[slot] == OptionStatus.ACTIVE
+            if active and self.tick - int(a.option_since[slot]) < window:
+                continue
+            self._switch(int(slot), new)
+
+    def _switch(self, slot: int, new: int) -> None:
+        a = self.agents
+        if a.aff[slot] >= 0:
+            self.fail_current(slot, "interrupted")
+        self._drop_target(slot)
+        if new != a.option[slot]:
+            a.option_switches[slot] += 1
+            self.kpi.option_switches += 1
+        a.option[slot] = new
+        a.option_since[slot] = self.tick
+        a.stage[slot] = 0
+        self.option_status[slot] = OptionStatus.ACTIVE
+
+    def _plan(self) -> None:
+        a = self.agents
+        need = np.flatnonzero(
+            a.alive & (self.option_status == OptionStatus.ACTIVE) & (a.target == NO) & (a.aff == NO)
+        )
+        for slot in need:
+            opts.plan(self, int(slot))
+
+    def _end_shifts(self) -> None:
+        """Working agents whose shift is over (or who missed it) finish GoToWork."""
+        a = self.agents
+        going = np.flatnonzero(
+            a.alive
+            & (a.option == Option.GO_TO_WORK)
+            & (self.option_status == OptionStatus.ACTIVE)
+            & (a.job >= 0)
+        )
+        if going.size == 0:
+            return
+        tod = self.clock.tick_of_day(self.tick)
+        over = (tod >= self.job_end[a.job[going]] - 1) | (a.shift_state[going] == ShiftState.ABSENT)
+        for slot in going[over]:
+            self.end_option(int(slot), OptionStatus.DONE)
+
+    def _midnight(self) -> None:
+        a = self.agents
+        econ = self.economy
+        rent = round(self.config.world.economy.rent * MILLS)
+        slots = np.flatnonzero(a.alive)
+        due = a.rent_due[slots] + rent
+        paid = np.minimum(due, np.maximum(a.wallet[slots], 0))
+        econ.transfer(a, slots, -paid, "rent")
+        a.rent_due[slots] = due - paid
+        for slot in slots[due > paid]:
+            self.record("rent_unpaid", int(slot), owed=int(a.rent_due[slot]) / MILLS)
+        econ.restock()
+
+    # -- helpers used by the systems -------------------------------------------
+
+    def record(self, kind: str, slot: int | None, **fields: Any) -> None:
+        """Log an event of this tick (telemetry, KPIs)."""
+        event: dict[str, Any] = {
+            "kind": kind,
+            "agent": self.agent_ids[slot] if slot is not None else None,
+        }
+        event.update(fields)
+        self.events.append(event)
+        self.event_counts[kind] += 1
+
+    def fail_current(self, slot: int, reason: str) -> None:
+        """Abort ``slot``'s affordance (if any) and fail its option."""
+        a = self.agents
+        aff = int(a.aff[slot])
+        o = int(a.target[slot])
+        if aff >= 0:
+            self.hooks.on_affordance_fail(
+                world=self,
+                tick=self.tick,
+                agent_id=self.agent_ids[slot],
+                affordance=self.affordances.ids[aff],
+                object_id=self.town.object_ids[o] if o >= 0 else "",
+                reason=reason,
+            )
+        if aff != NO or reason != "interrupted":
+            self.kpi.failures[reason] += 1
+            self.record(
+                "affordance_fail",
+                slot,
+                reason=reason,
+                affordance=self.affordances.ids[aff] if aff >= 0 else None,
+            )
+        a.aff[slot] = NO
+        a.last_ok[slot] = False
+        if reason != "interrupted":
+            self.end_option(slot, OptionStatus.FAILED)
+
+    def finish_step(self, slot: int) -> None:
+        """After a completed affordance: end the option or let it plan its next step."""
+        a = self.agents
+        done_aff = self.affordances.ids[int(a.goal[slot])] if a.goal[slot] >= 0 else ""
+        terminal = _TERMINAL.get(Option(int(a.option[slot])), frozenset())
+        if done_aff in terminal:
+            self.end_option(slot, OptionStatus.DONE)
+        else:
+            self._drop_target(slot)
+            a.stage[slot] += 1
+
+    def end_option(self, slot: int, status: int) -> None:
+        """Mark ``slot``'s option done or failed and let go of its target."""
+        self.option_status[slot] = status
+        if self.agents.aff[slot] == WORK:
+            self.agents.aff[slot] = NO
+        self._drop_target(slot)
+
+    def _drop_target(self, slot: int) -> None:
+        a = self.agents
+        if a.aff[slot] == WORK:
+            a.aff[slot] = NO
+        o = int(a.target[slot])
+        if o >= 0 and self.objects.holder[o] == slot:
+            release(self, o)
+        leave_queue(self, slot)
+        a.target[slot] = NO
+        a.goal[slot] = NO
+
+    def goal_duration(self, slot: int, goal: int) -> int:
+        """Ticks ``slot`` will hold an object for ``goal`` (a shift for WORK)."""
+        if goal == WORK:
+            tod = self.clock.tick_of_day(self.tick)
+            end = int(self.job_end[self.agents.job[slot]])
+            return max(1, end - tod) if tod < end else 1
+        return int(self.affordances.duration[goal])
+
+    def usable_objects(self, slot: int, goal: int) -> npt.NDArray[np.int64]:
+        """Objects offering affordance ``goal`` that ``slot`` may use."""
+        a = self.agents
+        if self.affordances.ids[goal] == "sleep":
+            return (
+                np.array([a.bed[slot]], dtype=np.int64)
+                if a.bed[slot] >= 0
+                else np.array([], np.int64)
+            )
+        key = (goal, int(a.home[slot]))
+        if key not in self._usable:
+            kinds = {pid: kind for pid, (kind, _) in self.town.places.items()}
+            home = self.home_places[int(a.home[slot])]
+            otype = self.affordances.object_type[goal]
+            item = int(self.affordances.buy_item[goal])
+            found = []
+            for o in self.town.objects_of_type(otype):
+                place = self.town.object_places[o]
+                if kinds[place] == "home" and place != home:
+                    continue
+                shop = int(self.economy.shop_of_object[o])
+                if item >= 0 and (shop < 0 or self.economy.daily_stock[shop, item] == 0):
+                    continue
+                found.append(o)
+            self._usable[key] = np.array(found, dtype=np.int64)
+        return self._usable[key]
+
+    def occupancy(self) -> npt.NDArray[np.int16]:
+        """``[H, W]`` count of living agents per tile."""
+        occ = np.zeros(self.town.shape, dtype=np.int16)
+        alive = self.agents.alive
+        np.add.at(occ, (self.agents.xy[alive, 1], self.agents.xy[alive, 0]), 1)
+        return occ
+
+    def agent_at(self, x: int, y: int, exclude: int = NO) -> str | None:
+        """Id of a living agent on ``(x, y)`` other than ``exclude``."""
+        a = self.agents
+        here = np.flatnonzero(a.alive & (a.xy[:, 0] == x) & (a.xy[:, 1] == y))
+        here = here[here != exclude]
+        return self.agent_ids[int(here[0])] if here.size else None
+
+    # -- town events ------------------------------------------------------------
+
+    def set_weather(self, weather: str) -> None:
+        """Change the weather: path costs and weather-dependent prices follow."""
+        if weather not in WEATHERS:
+            raise ValueError(f"unknown weather {weather!r}; one of {WEATHERS}")
+        old, self.weather = self.weather, weather
+        if old == weather:
+            return
+        cfg = self.config.world
+        self.fields.set_outdoor_cost(cfg.weather.outdoor_cost.get(weather, 1.0))  # type: ignore[call-overload]
+        meal = ITEMS.index("meal")
+        factor = 1.0 + cfg.economy.cold_meal_markup if weather == "cold" else 1.0
+        before, after = self.economy.set_multiplier(meal, factor)
+        self.record("weather", None, old=old, new=weather)
+        self.hooks.on_weather_change(world=self, tick=self.tick, old=old, new=weather)
+        if before != after:
+            self.hooks.on_price_change(
+                world=self, tick=self.tick, item="meal", old=before / MILLS, new=after / MILLS
+            )
+
+    def set_utility(self, utility: str, on: bool, until: int = 0) -> None:
+        """Switch a utility; an outage ends by itself at tick ``until`` when given."""
+        u = UTILITIES.index(utility)
+        self.utility_back_at[u] = until
+        if bool(self.utility_on[u]) == on:
+            return
+        self.utility_on[u] = on
+        self.record("utility", None, utility=utility, on=on)
+        self.hooks.on_power_cut(world=self, tick=self.tick, utility=utility, on=on)
+
+    def teleport(self, slot: int, x: int, y: int) -> None:
+        """Move a living agent to a walkable, object-free tile; it drops what it was doing."""
+        if not self.agents.alive[slot]:
+            raise ValueError(f"slot {slot} holds no living agent")
+        h, w = self.town.shape
+        if not (0 <= x < w and 0 <= y < h) or not self.walkable[y, x] or self.object_at[y, x] >= 0:
+            raise ValueError(f"({x}, {y}) is not a free walkable tile")
+        if self.agents.aff[slot] >= 0:
+            self.fail_current(slot, "teleported")
+        self.end_option(slot, OptionStatus.FAILED)
+        self.agents.xy[slot] = (x, y)
+        self.agents.ctx_reset[slot] = True
+
+    def close_tiles(self, closed: npt.NDArray[np.bool_]) -> None:
+        """Make tiles impassable (a closed facility, roadworks) and recompute paths.
+
+        Object tiles and tiles with an agent on them stay open.
+        """
+        keep_open = (self.object_at >= 0) | (self.occupancy() > 0)
+        closed = closed & ~keep_open
+        self.walkable = self.town.walkable & ~closed
+        self.fields.set_closed(closed)
+
+    def spawn(self, slot: int, reason: str) -> None:
+        """Put a new citizen in empty slot ``slot``: home, bed, job, needs, money."""
+        a = self.agents
+        cfg = self.config.world
+        rng = self.rng.world
+        serial = self._serial
+        self._serial += 1
+        self.agent_ids[slot] = f"agent_{serial:03d}"
+        name = _NAMES[serial % len(_NAMES)]
+        self.agent_names[slot] = (
+            name if serial < len(_NAMES) else f"{name} {serial // len(_NAMES) + 1}"
+        )
+        home = (slot // 2) % len(self.home_places)
+        place = self.home_places[home]
+        beds = [o for o in self.town.objects_in_place(place) if self.town.object_types[o] == "bed"]
+        a.home[slot] = home
+        a.bed[slot] = beds[slot % len(beds)] if beds else NO
+        if slot < len(self.desks):
+            a.job[slot], a.desk[slot] = self.desks[slot]
+        a.xy[slot] = self._free_tile_in(place)
+        a.needs[slot] = rng.uniform(cfg.needs.initial_low, cfg.needs.initial_high, 3)
+        a.inventory[slot] = (2, 0, 1)
+        a.personality[slot] = [2 * _halton(serial + 1, b) - 1 for b in (2, 3, 5)]
+        a.patience[slot] = rng.random()
+        a.alive[slot] = True
+        a.spawned_at[slot] = self.tick
+        a.ctx_reset[slot] = True
+        self.option_status[slot] = OptionStatus.DONE
+        self.economy.transfer(a, slot, round(cfg.economy.starting_money * MILLS), "starting_money")
+        self.hooks.on_agent_spawn(
+            world=self, tick=self.tick, agent_id=self.agent_ids[slot], reason=reason
+        )
+
+    def _free_tile_in(self, place: str) -> npt.NDArray[np.int16]:
+        x0, y0, x1, y1 = self.town.places[place][1]
+        area = np.zeros(self.town.shape, dtype=bool)
+        area[y0 : y1 + 1, x0 : x1 + 1] = True
+        free = area & self.walkable & (self.object_at < 0) & (self.occupancy() == 0)
+        ys, xs = np.nonzero(free)
+        if ys.size == 0:
+            ys, xs = np.nonzero(area & self.walkable & (self.object_at < 0))
+        k = int(self.rng.world.integers(ys.size))
+        return np.array([xs[k], ys[k]], dtype=np.int16)
+
+    def _init_jobs(self) -> None:
+        jcfg = self.config.world.jobs
+        starts, ends, wages = [], [], []
+        self.desks: list[tuple[int, int]] = []
+        for j, job in enumerate(jcfg.jobs):
+            if job.place not in self.town.places:
+                where = self.town.path.name
+                raise ConfigError(
+                    f"world.jobs.jobs[{j}].place: unknown place {job.place!r} in {where}"
+                )
+            desks = [
+                o
+                for o in self.town.objects_in_place(job.place)
+                if self.town.object_types[o] == "desk"
+            ]
+            if not desks:
+                raise ConfigError(f"world.jobs.jobs[{j}]: place {job.place!r} has no desk")
+            starts.append(self.clock.tick_of_hhmm(job.start))
+            ends.append(self.clock.tick_of_hhmm(job.end))
+            wages.append(round(job.wage * MILLS))
+            self.desks.extend((j, int(d)) for d in desks)
+        self.job_start = np.array(starts or [0], dtype=np.int64)
+        self.job_end = np.array(ends or [0], dtype=np.int64)
+        self.job_wage = np.array(wages or [0], dtype=np.int64)
+
+    # -- reload ------------------------------------------------------------------
+
+    def reload_affordances(self, path: Path) -> str:
+        """Swap in a new manifest atomically; return its checksum.
+
+        The file is fully parsed and validated first; on any error the old
+        manifest stays in force and :class:`ConfigError` says why. Affordances
+        in progress whose id vanished are failed cleanly.
+        """
+        new = load_affordances(path)
+        a = self.agents
+        remap = {
+            i: new.ids.index(aid) for i, aid in enumerate(self.affordances.ids) if aid in new.ids
+        }
+        for slot in np.flatnonzero(a.alive & (a.aff >= 0)):
+            if int(a.aff[slot]) not in remap:
+                self.fail_current(int(slot), "manifest_reload")
+        for slot in np.flatnonzero(a.alive & (a.goal >= 0)):
+            if int(a.goal[slot]) not in remap:
+                self._drop_target(int(slot))
+        for arr in (a.aff, a.goal):
+            for slot in np.flatnonzero(arr >= 0):
+                arr[slot] = remap[int(arr[slot])]
+        self.affordances = new
+        self._usable.clear()
+        self.shower_fee = -int(new.money[new.index("shower")]) if "shower" in new.ids else 0
+        return new.checksum
+
+    # -- outputs -------------------------------------------------------------------
+
+    def state_hash(self) -> str:
+        """Digest of the whole simulation state (arrays, economy, RNGs, time)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(str((self.tick, self.weather, self._serial)).encode())
+        for arrays in (self.agents.arrays(), self.objects.arrays()):
+            for name in sorted(arrays):
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(arrays[name]).tobytes())
+        for arr in (
+            self.utility_on,
+            self.utility_back_at,
+            self.option_status,
+            self.economy.stock,
+            self.economy.price,
+        ):
+            h.update(arr.tobytes())
+        h.update(repr(sorted(self.economy.ledger.items())).encode())
+        h.update(repr(self.rng.state()).encode())
+        return h.hexdigest()
+
+    def observe(self) -> dict[str, Any]:
+        """The world as a JSON-able telemetry snapshot (see docs/telemetry.md)."""
+        a = self.agents
+        town = self.town
+        aff_ids = self.affordances.ids
+        agents: dict[str, Any] = {}
+        for slot in np.flatnonzero(a.alive):
+            aff = int(a.aff[slot])
+            agents[self.agent_ids[slot]] = {
+                "name": self.agent_names[slot],
+                "x": int(a.xy[slot, 0]),
+                "y": int(a.xy[slot, 1]),
+                "option": opts.OPTIONS[int(a.option[slot])],
+                "affordance": "work" if aff == WORK else (aff_ids[aff] if aff >= 0 else None),
+                "needs": {n: round(float(a.needs[slot, i]), 4) for i, n in enumerate(NEEDS)},
+                "wallet": int(a.wallet[slot]) / MILLS,
+                "inventory": {n: int(a.inventory[slot, i]) for i, n in enumerate(ITEMS)},
+                "job": {
+                    "workplace": self.config.world.jobs.jobs[a.job[slot]].place
+                    if a.job[slot] >= 0
+                    else None,
+                    "state": ShiftState.NAMES[int(a.shift_state[slot])],
+                    "attendance": round(
+                        int(a.present_ticks[slot]) / max(1, int(a.scheduled_ticks[slot])), 4
+                    ),
+                },
+                "last_event": None,
+            }
+        for event in self.events:
+            if event.get("agent") in agents:
+                agents[event["agent"]]["last_event"] = event["kind"]
+        queues: dict[int, list[str]] = {}
+        for slot in np.flatnonzero(a.alive & (a.queue_obj >= 0)):
+            queues.setdefault(int(a.queue_obj[slot]), []).append(self.agent_ids[slot])
+        objects = {}
+        for o, oid in enumerate(town.object_ids):
+            holder = int(self.objects.holder[o])
+            objects[oid] = {
+                "type": town.object_types[o],
+                "x": int(town.object_xy[o, 0]),
+                "y": int(town.object_xy[o, 1]),
+                "place": town.object_places[o],
+                "occupant": self.agent_ids[holder] if holder >= 0 else None,
+                "queue": [
+                    q
+                    for q in queues.get(o, [])
+                    if q != (self.agent_ids[holder] if holder >= 0 else None)
+                ],
+                "available": bool(self.walkable[town.object_xy[o, 1], town.object_xy[o, 0]]),
+            }
+        econ = self.economy
+        return {
+            "tick": self.tick,
+            "config_id": self.config.config_id,
+            "ticks_per_day": self.clock.ticks_per_day,
+            "day": self.clock.day(self.tick),
+            "minute_of_day": self.clock.minute_of_day(self.tick),
+            "agents": agents,
+            "objects": objects,
+            "economy": {
+                "prices": {item: int(econ.price[i]) / MILLS for i, item in enumerate(ITEMS)},
+                "stock": {
+                    town.object_ids[o]: {
+                        item: int(econ.stock[s, i]) for i, item in enumerate(ITEMS)
+                    }
+                    for o in town.objects_of_type("till")
+                    if (s := int(econ.shop_of_object[o])) >= 0
+                },
+            },
+            "weather": self.weather,
+            "utilities": {u: bool(self.utility_on[i]) for i, u in enumerate(UTILITIES)},
+            "relationships": {},
+            "events": [dict(e) for e in self.events],
+            "narration": [],
+            "kpis": self.kpi_values(),
+        }
+
+    def kpi_values(self) -> dict[str, float]:
+        """Current KPIs as a flat name → number mapping."""
+        a = self.agents
+        k = self.kpi
+        sched = int(a.scheduled_ticks.sum())
+        shifts = int(a.shift_days.sum())
+        return {
+            "self_sufficiency": round(k.self_sufficiency, 4),
+            "attendance": round(int(a.present_ticks.sum()) / sched, 4) if sched else 1.0,
+            "lateness": round(int(a.late_days.sum()) / shifts, 4) if shifts else 0.0,
+            "absences": float(a.absent_days.sum()),
+            "meals": float(k.completions["eat"] + k.completions["snack"]),
+            "showers": float(k.completions["shower"]),
+            "ghost_steps": float(k.ghost_steps),
+            "mean_queue_wait": round(k.mean_queue_wait, 2),
+            "population": float(a.alive.sum()),
+        }
