@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -50,3 +52,20 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on townlet.core."""
     session.install("./townlet-core", "mypy", "types-PyYAML", *CONSTRAINTS)
     session.run("mypy", "townlet-core/src")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Throughput benchmarks (results go in docs/benchmarks.md); pass script names to pick."""
+    install(session, "townlet-core", "townlet-telemetry")
+    scripts = sorted(Path("benchmarks").glob("bench_*.py"))
+    chosen = [s for s in scripts if not session.posargs or s.stem in session.posargs]
+    for script in chosen:
+        session.run("python", str(script))
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """The README's main job: three sim days of the default town."""
+    install(session, "townlet-core", "townlet-telemetry", "townlet-scenarios")
+    session.run("townlet", "run", *session.posargs)

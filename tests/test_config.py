@@ -128,3 +128,12 @@ def test_any_override_text_parses_or_fails_cleanly(text: str) -> None:
     else:
         message = loaded.config.config_id
     assert message
+
+
+def test_docs_config_reference_is_current() -> None:
+    from townlet.core.config.reference import reference_markdown
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "config.md").read_text()
+    table = docs.split("<!-- BEGIN generated: townlet config reference -->\n")[1]
+    table = table.split("<!-- END generated -->")[0]
+    assert table == reference_markdown(), "regenerate with: townlet config reference"

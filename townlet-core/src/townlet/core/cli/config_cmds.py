@@ -62,3 +62,11 @@ def show(config_path: Path | None, fmt: str, **options: Any) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+
+
+@config.command("reference")
+def reference() -> None:
+    """Print the markdown table of every config key (the one in docs/config.md)."""
+    from townlet.core.config.reference import reference_markdown
+
+    click.echo(reference_markdown(), nl=False)

@@ -36,10 +36,11 @@ class PathFields:
         self.outdoor_cost = outdoor_cost
         self.dist: npt.NDArray[np.float32]
         self.step: npt.NDArray[np.int8]
+        self._cache: dict[float, tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]] = {}
         self.recompute()
 
     def set_outdoor_cost(self, cost: float) -> None:
-        """Change the outdoor tile weight (weather) and recompute if it differs."""
+        """Change the outdoor tile weight (weather); fields per weight are cached."""
         if cost != self.outdoor_cost:
             self.outdoor_cost = cost
             self.recompute()
@@ -48,10 +49,19 @@ class PathFields:
         """Block extra tiles (e.g. the doors of a closed facility) and recompute."""
         if not np.array_equal(closed, self.closed):
             self.closed = closed.copy()
+            self._cache.clear()
             self.recompute()
 
     def recompute(self) -> None:
-        """Rebuild every field (vectorised Bellman–Ford over all objects at once)."""
+        """Rebuild every field (vectorised Bellman–Ford over all objects at once).
+
+        Results are cached per outdoor weight, so weather that comes back costs
+        nothing; closing tiles clears the cache.
+        """
+        cached = self._cache.get(self.outdoor_cost)
+        if cached is not None:
+            self.dist, self.step = cached
+            return
         town = self.town
         h, w = town.shape
         n_obj = len(town.object_ids)
@@ -77,6 +87,7 @@ class PathFields:
             dist = new
         self.dist = dist
         self.step = _first_steps(dist + enter_cost, dist)
+        self._cache[self.outdoor_cost] = (self.dist, self.step)
 
     def next_step(
         self, targets: npt.NDArray[np.int64], xy: npt.NDArray[np.int16]

@@ -1,0 +1,59 @@
+"""Simulation throughput: ticks/s and agent-steps/s, scripted policy, no telemetry.
+
+    python benchmarks/bench_sim.py [--ticks 3000] [--agents 8 64] [--repeat 3]
+
+Reports the best of ``--repeat`` runs per population (one core, one process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+from townlet.core.config import load_config, parse_override
+from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
+from townlet.core.world.world import World
+
+
+def measure(agents: int, ticks: int, repeat: int) -> dict[str, float]:
+    """Best-of-``repeat`` throughput for a default town with ``agents`` citizens."""
+    best = 0.0
+    for seed in range(repeat):
+        config = load_config(
+            overrides=[parse_override(f"world.agents={agents}"), parse_override(f"seed={seed}")]
+        ).config
+        world = World.from_config(config)
+        policy = ScriptedPolicy(ScriptedPolicyParams())
+        policy.reset(world, world.rng.policy)
+        start = time.perf_counter()
+        for _ in range(ticks):
+            world.step(policy.act(world))
+        best = max(best, ticks / (time.perf_counter() - start))
+    return {
+        "agents": agents,
+        "ticks_per_s": round(best, 1),
+        "agent_steps_per_s": round(best * agents, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ticks", type=int, default=3000)
+    parser.add_argument("--agents", type=int, nargs="+", default=[8, 64])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = [measure(n, args.ticks, args.repeat) for n in args.agents]
+    if args.json:
+        print(json.dumps({"python": platform.python_version(), "results": rows}))
+        return
+    print(f"simulation, scripted policy, no telemetry, {args.ticks} ticks, best of {args.repeat}")
+    print(f"{'agents':>7} {'ticks/s':>10} {'agent-steps/s':>14}")
+    for row in rows:
+        print(f"{row['agents']:>7} {row['ticks_per_s']:>10,.0f} {row['agent_steps_per_s']:>14,.0f}")
+
+
+if __name__ == "__main__":
+    main()
