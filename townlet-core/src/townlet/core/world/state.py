@@ -61,6 +61,8 @@ class AgentArrays:
     personality: npt.NDArray[np.float32]
     """``[N, 3]`` extroversion, forgiveness, ambition in [-1, 1]."""
     patience: npt.NDArray[np.float32]
+    embed_slot: npt.NDArray[np.int16]
+    """Slot in the 64-entry agent-embedding namespace (observations), or -1."""
     # options and affordances
     option: npt.NDArray[np.int8]
     option_since: npt.NDArray[np.int32]
@@ -117,6 +119,7 @@ class AgentArrays:
             desk=_a(n, np.int32, NO),
             personality=_a(n, np.float32, 0, 3),
             patience=_a(n, np.float32),
+            embed_slot=_a(n, np.int16, NO),
             option=_a(n, np.int8),
             option_since=_a(n, np.int32),
             option_switches=_a(n, np.int32),

@@ -50,6 +50,7 @@ from townlet.core.world.queues import (
     leave_queue,
     release,
 )
+from townlet.core.world.relationships import Relationships
 from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState
 from townlet.core.world.townmap import TownMap, load_town
 from townlet.core.world.weather import UTILITIES, WEATHERS, step_weather
@@ -149,6 +150,7 @@ class World:
         self.option_status = np.zeros(wcfg.agents, dtype=np.int8)
         self.agent_ids: list[str] = [""] * wcfg.agents
         self.agent_names: list[str] = [""] * wcfg.agents
+        self.relations = Relationships(wcfg.agents)
         self.kpi = Kpis(wcfg.agents)
         self.events: list[dict[str, Any]] = []
         self.event_counts: Counter[str] = Counter()
@@ -472,6 +474,7 @@ class World:
         a.patience[slot] = rng.random()
         a.alive[slot] = True
         a.spawned_at[slot] = self.tick
+        a.embed_slot[slot] = serial % 64
         a.ctx_reset[slot] = True
         self.option_status[slot] = OptionStatus.DONE
         self.economy.transfer(a, slot, round(cfg.economy.starting_money * MILLS), "starting_money")
@@ -549,7 +552,7 @@ class World:
         """Digest of the whole simulation state (arrays, economy, RNGs, time)."""
         h = hashlib.blake2b(digest_size=16)
         h.update(str((self.tick, self.weather, self._serial)).encode())
-        for arrays in (self.agents.arrays(), self.objects.arrays()):
+        for arrays in (self.agents.arrays(), self.objects.arrays(), self.relations.arrays()):
             for name in sorted(arrays):
                 h.update(name.encode())
                 h.update(np.ascontiguousarray(arrays[name]).tobytes())
