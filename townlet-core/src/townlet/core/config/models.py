@@ -45,6 +45,9 @@ class FeaturesConfig(ConfigModel):
 
     stages: StagesConfig = Field(default_factory=StagesConfig)
     lifecycle: bool = Field(False, description="Exits and replacement spawns.")
+    curriculum: Literal["M0", "M1", "M2", "M2.5", "M3", "M4", "M5"] = Field(
+        "M5", description="Curriculum stage; city-wide perturbations are locked out in M0-M2."
+    )
 
 
 class ObservationsConfig(ConfigModel):

@@ -8,7 +8,9 @@ Decisions are vectorised over agents. In priority order each tick:
    ``prep_level``; tiredness, or sleepiness at night;
 3. hunger or hygiene below ``threshold``;
 4. no food at home and money to spare: shop for groceries;
-5. otherwise wait.
+5. in the daytime with every need comfortable, now and then (more often for
+   extroverts), go and chat — relationship stage C only (masked before);
+6. otherwise wait.
 
 An option in progress runs to its end unless a critical need or work (levels
 0 and 1) wants something else; otherwise the first wanted option of the most
@@ -59,6 +61,12 @@ class ScriptedPolicyParams(BaseModel):
     grocery_money: float = Field(
         3.0, ge=0, description="Shop for groceries only with at least this much money."
     )
+    socialise_chance: float = Field(
+        0.05, ge=0, le=1, description="Chance per idle tick to go and chat, scaled by extroversion."
+    )
+    socialise_level: float = Field(
+        0.45, gt=0, le=1, description="Only socialise with every need above this (0..1]."
+    )
 
 
 class ScriptedPolicy:
@@ -69,9 +77,11 @@ class ScriptedPolicy:
 
     def __init__(self, params: ScriptedPolicyParams) -> None:
         self.params = params
+        self.rng = np.random.default_rng(0)
 
     def reset(self, world: World, rng: np.random.Generator) -> None:
-        """No per-episode state; the policy is deterministic."""
+        """Keep the policy RNG stream (used only for the decision to socialise)."""
+        self.rng = rng
 
     def act(self, world: World) -> npt.NDArray[np.int64]:
         """One option per agent slot."""
@@ -102,7 +112,7 @@ class ScriptedPolicy:
         larder = a.inventory[:, 0] + a.inventory[:, 1]
 
         # wanted[level, agent, option]: level 0 is the most urgent.
-        wanted = np.zeros((5, n, len(Option)), dtype=bool)
+        wanted = np.zeros((6, n, len(Option)), dtype=bool)
         wanted[0, :, Option.GET_FED] = hunger < p.critical
         wanted[0, :, Option.GET_CLEAN] = hygiene < p.critical
         wanted[0, :, Option.SLEEP] = energy < p.critical
@@ -113,6 +123,10 @@ class ScriptedPolicy:
         wanted[3, :, Option.GET_FED] = hunger < p.threshold
         wanted[3, :, Option.GET_CLEAN] = hygiene < p.threshold
         wanted[4, :, Option.SHOP_GROCERIES] = (larder < 2) & (a.wallet >= p.grocery_money * MILLS)
+        chance = p.socialise_chance * (1.0 + a.personality[:, 0])
+        wanted[5, :, Option.SOCIALISE] = (
+            ~night & (needs.min(axis=1) > p.socialise_level) & (self.rng.random(n) < chance)
+        )
         wanted &= world.action_masks()[None]
 
         any_level = wanted.any(axis=2)  # [levels, n]

@@ -8,6 +8,7 @@ A manifest is YAML with a top-level ``affordances`` list. Each entry::
       preconds: "water_on and agent.money >= 0.2"
       effects: {hygiene: 0.45, energy: -0.03, money: -0.2}
       buy: meal                       # optional: pay the shop price, take stock
+      social: chat                    # optional: chat (talk to someone near) or meal
 
 Effects on needs (``hunger``, ``hygiene``, ``energy``) are applied in equal
 parts on every tick of the duration, so an interrupted affordance keeps what
@@ -73,6 +74,7 @@ class _AffordanceSpec(BaseModel):
     effects: dict[EffectKey, float] = Field(default_factory=dict)
     buy: Literal["raw_food", "meal", "clean_clothes"] | None = None
     buy_qty: int = Field(1, ge=1, le=10)
+    social: Literal["chat", "meal"] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ class AffordanceSet:
     preconds: tuple[Expr, ...]
     needs_power: npt.NDArray[np.bool_]
     needs_water: npt.NDArray[np.bool_]
+    social: tuple[str | None, ...]
+    """``chat``: completing it starts a chat with someone nearby; ``meal``: eating
+    at the same time and place as someone else is a shared meal."""
 
     def index(self, affordance_id: str) -> int:
         """Index of an affordance by id."""
@@ -178,4 +183,5 @@ def load_affordances(path: Path) -> AffordanceSet:
         preconds=tuple(exprs),
         needs_power=np.array(["power_on" in e.names for e in exprs], dtype=bool),
         needs_water=np.array(["water_on" in e.names for e in exprs], dtype=bool),
+        social=tuple(s.social for s in specs),
     )

@@ -8,6 +8,7 @@ import numpy as np
 
 from townlet.core.world.affordances import ITEMS
 from townlet.core.world.queues import WORK, release
+from townlet.core.world.social import finish_chat, shared_meals
 from townlet.core.world.state import MILLS, NO
 
 if TYPE_CHECKING:
@@ -53,10 +54,11 @@ def start_arrivals(world: World) -> None:
     """Holders standing on their object start their affordance (or work)."""
     a = world.agents
     objs = world.objects
-    cand = np.flatnonzero(a.alive & (a.target >= 0) & (a.aff == NO))
+    cand = np.flatnonzero(a.alive & (a.target >= 0) & (a.aff == NO) & (a.stall_until <= world.tick))
     if cand.size == 0:
         return
     tgt = a.target[cand]
+    meals: list[int] = []
     here = np.all(a.xy[cand] == world.town.object_xy[tgt], axis=1) & (objs.holder[tgt] == cand)
     for slot in cand[here]:
         slot = int(slot)
@@ -74,6 +76,8 @@ def start_arrivals(world: World) -> None:
         a.aff[slot] = goal
         a.aff_left[slot] = int(world.affordances.duration[goal])
         objs.uses[o] += 1
+        if world.affordances.social[goal] == "meal":
+            meals.append(slot)
         world.hooks.on_affordance_before(
             world=world,
             tick=world.tick,
@@ -81,6 +85,8 @@ def start_arrivals(world: World) -> None:
             affordance=world.affordances.ids[goal],
             object_id=world.town.object_ids[o],
         )
+    if meals and world.relationships_on:
+        shared_meals(world, meals)
 
 
 def step_affordances(world: World) -> None:
@@ -144,6 +150,8 @@ def _complete(world: World, slot: int) -> None:
     a.last_duration[slot] = int(aset.duration[goal])
     world.kpi.completions[aset.ids[goal]] += 1
     release(world, o)
+    if aset.social[goal] == "chat":
+        finish_chat(world, slot)
     world.finish_step(slot)
     world.hooks.on_affordance_after(
         world=world,

@@ -16,6 +16,7 @@ import numpy as np
 
 from townlet.core.world.pathing import DIRECTIONS
 from townlet.core.world.queues import queue_ranks
+from townlet.core.world.social import conflict
 from townlet.core.world.state import NO
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def step_movement(world: World) -> None:
     objs = world.objects
     town = world.town
     alive = a.alive
-    free_hand = alive & (a.aff == NO)
+    free_hand = alive & (a.aff == NO) & (a.stall_until <= world.tick)
     walking = np.flatnonzero(free_hand & (a.target >= 0))
     tgt = a.target[walking].astype(np.int64)
     at_target = np.all(a.xy[walking] == town.object_xy[tgt], axis=1)
@@ -71,12 +72,17 @@ def step_movement(world: World) -> None:
         if not walkable[ny, nx]:
             continue
         if occ[ny, nx] > 0:
+            blocker = world.slot_at(nx, ny, exclude=slot)
+            target = int(a.target[slot])
             if a.blocked[slot] < ghost_after:
                 a.blocked[slot] += 1
                 world.kpi.blocked_moves += 1
+                if a.blocked[slot] == 1 and blocker >= 0:
+                    conflict(world, "blocked", slot, blocker, target)
                 continue
             world.kpi.ghost_steps += 1
-            world.record("ghost_step", slot, other=world.agent_at(nx, ny, exclude=slot))
+            if blocker >= 0:
+                conflict(world, "ghost_step", blocker, slot, target)
         a.blocked[slot] = 0
         occ[y, x] -= 1
         occ[ny, nx] += 1

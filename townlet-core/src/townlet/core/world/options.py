@@ -90,7 +90,7 @@ def action_masks(world: World) -> npt.NDArray[np.bool_]:
     )
     masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * econ.price[raw])
     masks[:, Option.SLEEP] = a.bed >= 0
-    masks[:, Option.SOCIALISE] = False  # needs the social layer
+    masks[:, Option.SOCIALISE] = world.social_behaviour  # relationship stage C
     masks &= a.alive[:, None]
     return masks
 
@@ -125,6 +125,8 @@ def plan(world: World, slot: int) -> None:
         _go(world, slot, "buy_groceries")
     elif option == Option.SLEEP:
         _go(world, slot, "sleep")
+    elif option == Option.SOCIALISE:
+        _go(world, slot, "chat")
     else:
         world.end_option(slot, OptionStatus.FAILED)
 
@@ -147,6 +149,13 @@ def _go(world: World, slot: int, affordance: str) -> None:
     queued = np.bincount(a.queue_obj[a.queue_obj >= 0], minlength=objs.holder.size)[candidates]
     duration = float(world.affordances.duration[goal])
     cost = dist + busy * duration / 2 + queued * duration
+    if world.social_behaviour:
+        rivals = world.relations.rivals_of(slot, world.config.world.social.avoid_rivalry)
+        if rivals.size:  # stage C: steer clear of queues a rival stands in
+            rival_there = np.isin(objs.holder[candidates], rivals) | np.isin(
+                candidates, a.queue_obj[rivals]
+            )
+            cost = cost + rival_there * (duration + 50.0)
     best = int(np.argmin(cost))
     if not np.isfinite(cost[best]):
         world.end_option(slot, OptionStatus.FAILED)

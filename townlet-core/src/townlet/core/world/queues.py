@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from townlet.core.world.social import conflict, relate
 from townlet.core.world.state import NO
 
 if TYPE_CHECKING:
@@ -45,6 +46,19 @@ def join_queues(world: World) -> None:
         a.queue_obj[near] = a.target[near]
         a.queue_since[near] = world.tick
         a.jitter[near] = world.rng.world.random(near.size).astype(np.float32)
+        if world.relationships_on:
+            _rival_collisions(world, near)
+
+
+def _rival_collisions(world: World, joined: npt.NDArray[np.int64]) -> None:
+    """A newcomer to a queue that a rival already stands in collides with them."""
+    a = world.agents
+    threshold = world.config.world.social.avoid_rivalry
+    for slot in joined:
+        o = int(a.queue_obj[slot])
+        for rival in world.relations.rivals_of(int(slot), threshold):
+            if a.alive[rival] and a.queue_obj[rival] == o:
+                conflict(world, "rival_collision", int(slot), int(rival), o)
 
 
 def leave_queue(world: World, slot: int) -> None:
@@ -95,6 +109,7 @@ def grant_reservations(world: World) -> None:
     first[1:] = w_obj[1:] != w_obj[:-1]
     for slot in waiting[first]:
         o = int(a.queue_obj[slot])
+        _fairness(world, int(slot), o)
         goal = int(a.goal[slot])
         travel = float(world.fields.dist[o, a.xy[slot, 1], a.xy[slot, 0]])
         duration = world.goal_duration(slot, goal)
@@ -108,6 +123,23 @@ def grant_reservations(world: World) -> None:
         )
         world.kpi.queue_wait_ticks += world.tick - int(a.queue_since[slot])
         world.kpi.reservations += 1
+
+
+def _fairness(world: World, slot: int, o: int) -> None:
+    """Someone who waited longer was passed over: a cut-in; the others queued politely."""
+    a = world.agents
+    others = np.flatnonzero(a.alive & (a.queue_obj == o))
+    others = others[others != slot]
+    if others.size == 0:
+        return
+    passed = others[a.queue_since[others] < a.queue_since[slot]]
+    if passed.size:
+        a.cooldown_until[slot] = world.tick + world.config.world.queues.fairness_cooldown
+        for victim in passed:
+            conflict(world, "cut_in", int(victim), slot, o)
+    else:
+        for other in others:
+            relate(world, "queued_politely", slot, int(other))
 
 
 def queue_ranks(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

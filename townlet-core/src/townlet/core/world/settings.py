@@ -13,8 +13,13 @@ __all__ = [
     "EconomyConfig",
     "JobSpec",
     "JobsConfig",
+    "LifecycleConfig",
+    "NarrationConfig",
     "NeedsConfig",
+    "PerturbationKind",
+    "PerturbationsConfig",
     "QueueConfig",
+    "SocialConfig",
     "WeatherConfig",
     "WorldConfig",
 ]
@@ -163,6 +168,109 @@ class WeatherConfig(ConfigModel):
         return self
 
 
+class SocialConfig(ConfigModel):
+    """Relationships, conflicts and chats (active from relationship stage A)."""
+
+    decay_per_hour: float = Field(
+        0.02, ge=0, le=1, description="Fraction of every tie value lost per sim hour (0..1)."
+    )
+    faint: float = Field(0.02, ge=0, le=0.5, description="Ties with all values below are dropped.")
+    avoid_rivalry: float = Field(
+        0.35, ge=0, le=1, description="Stage C: avoid queues with a rival above this rivalry."
+    )
+    argue_rivalry: float = Field(
+        0.5, ge=0, le=1, description="Rivals above this argue publicly when they collide."
+    )
+    argue_ticks: int = Field(10, ge=0, le=200, description="Ticks a public argument costs both.")
+    chat_radius: int = Field(3, ge=1, le=10, description="How far (tiles) a chat partner may be.")
+
+
+class LifecycleConfig(ConfigModel):
+    """Exits and arrivals (on when ``features.lifecycle`` is true)."""
+
+    training_mode: bool = Field(False, description="Mortality off: nobody exits.")
+    collapse_deficit: float = Field(0.97, gt=0, le=1, description="Hunger deficit of a collapse.")
+    collapse_ticks: int = Field(30, ge=1, description="Ticks above the collapse deficit to exit.")
+    near_death_deficit: float = Field(
+        0.9, gt=0, le=1, description="Deficit at which on_agent_near_death fires."
+    )
+    eviction_days: int = Field(
+        2, ge=1, description="Midnights with rent unpaid before notice; one more day to recover."
+    )
+    fire_after_absences: int = Field(3, ge=1, description="Absent days in a row that cost the job.")
+    rehire_days: int = Field(1, ge=0, description="Days after losing a job before rehiring.")
+    unemployment_days: int = Field(5, ge=1, description="Days without a job before leaving town.")
+    neglect_deficit: float = Field(0.9, gt=0, le=1, description="Deficit counted as neglect.")
+    neglect_fraction: float = Field(
+        0.25, gt=0, le=1, description="Share of a day neglected (any need) that ends a stay."
+    )
+    age_out_days: int | None = Field(None, ge=1, description="Days after which citizens retire.")
+    max_exits_per_day: int = Field(2, ge=0, description="Exit cap per sim day.")
+    exit_cooldown: int = Field(120, ge=0, description="Ticks between two exits.")
+    outage_grace: int = Field(
+        100, ge=0, description="Ticks after a city-wide outage during which exits stay suppressed."
+    )
+    spawn_delay_min: int = Field(5, ge=1, description="Fewest ticks before a newcomer arrives.")
+    spawn_delay_max: int = Field(20, ge=1, description="Most ticks before a newcomer arrives.")
+    embedding_slots: int = Field(64, ge=1, le=4096, description="Agent-embedding namespace size.")
+    embedding_cooldown: int = Field(
+        2000, ge=0, description="Ticks before a freed embedding slot may be reused."
+    )
+
+    @model_validator(mode="after")
+    def _delays(self) -> LifecycleConfig:
+        if self.spawn_delay_min > self.spawn_delay_max:
+            raise ValueError("spawn_delay_min must not exceed spawn_delay_max")
+        return self
+
+
+class PerturbationKind(ConfigModel):
+    """How often and how hard one kind of perturbation strikes."""
+
+    probability_per_day: float = Field(0.0, ge=0, le=24, description="Expected starts per day.")
+    min_ticks: int = Field(50, ge=1, description="Shortest duration.")
+    max_ticks: int = Field(200, ge=1, description="Longest duration.")
+    min_magnitude: float = Field(1.5, ge=0, description="Smallest magnitude (price factor).")
+    max_magnitude: float = Field(2.5, ge=0, description="Largest magnitude (price factor).")
+
+
+class PerturbationsConfig(ConfigModel):
+    """Scheduled town events; locked out in curriculum stages M0-M2."""
+
+    enabled: bool = Field(False, description="Schedule perturbations at random.")
+    max_concurrent: int = Field(2, ge=1, le=10, description="Most perturbations at once.")
+    fairness_days: int = Field(
+        3, ge=0, description="Days before the same agent may be targeted again."
+    )
+    price_spike: PerturbationKind = Field(
+        default_factory=lambda: PerturbationKind(probability_per_day=0.5)
+    )
+    blackout: PerturbationKind = Field(
+        default_factory=lambda: PerturbationKind(probability_per_day=0.3, max_ticks=120)
+    )
+    water_outage: PerturbationKind = Field(
+        default_factory=lambda: PerturbationKind(probability_per_day=0.3, max_ticks=120)
+    )
+    facility_closure: PerturbationKind = Field(
+        default_factory=lambda: PerturbationKind(probability_per_day=0.2, max_ticks=300)
+    )
+    arranged_meet: PerturbationKind = Field(
+        default_factory=lambda: PerturbationKind(probability_per_day=0.5, max_ticks=100)
+    )
+
+
+class NarrationConfig(ConfigModel):
+    """Throttles of the narrator."""
+
+    max_per_hour: int = Field(6, ge=0, description="Most narrations per sim hour, all categories.")
+    category_cooldown: int = Field(
+        60, ge=0, description="Ticks between two narrations of one category."
+    )
+    dedupe_window: int = Field(
+        300, ge=0, description="Ticks during which a repeat line is dropped."
+    )
+
+
 class WorldConfig(ConfigModel):
     """The town and its rules."""
 
@@ -178,3 +286,7 @@ class WorldConfig(ConfigModel):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     queues: QueueConfig = Field(default_factory=QueueConfig)
     weather: WeatherConfig = Field(default_factory=WeatherConfig)
+    social: SocialConfig = Field(default_factory=SocialConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
+    perturbations: PerturbationsConfig = Field(default_factory=PerturbationsConfig)
+    narration: NarrationConfig = Field(default_factory=NarrationConfig)

@@ -90,6 +90,8 @@ class AgentArrays:
     cooldown_until: npt.NDArray[np.int32]
     blocked: npt.NDArray[np.int16]
     """Failed moves in a row."""
+    stall_until: npt.NDArray[np.int32]
+    """Tick until which the agent is held up (a public argument)."""
     # employment
     shift_state: npt.NDArray[np.int8]
     arrived: npt.NDArray[np.bool_]
@@ -138,6 +140,7 @@ class AgentArrays:
             jitter=_a(n, np.float32),
             cooldown_until=_a(n, np.int32),
             blocked=_a(n, np.int16),
+            stall_until=_a(n, np.int32),
             shift_state=_a(n, np.int8),
             arrived=_a(n, bool),
             present_ticks=_a(n, np.int64),

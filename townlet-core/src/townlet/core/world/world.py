@@ -11,9 +11,13 @@ Tick order (one call of :meth:`World.step`):
 7. affordances: per-tick effects, utility failures, completions
 8. reservations past their timeout are released
 9. employment: shift states, wages, bonuses, attendance; shifts that ended
-10. economy at midnight: rent, restock
+10. midnight: rent, restock, arrears, absences and hiring
 11. needs decay; threshold hooks
-12. KPIs, then the ``on_tick`` hook; ``tick`` advances
+12. hourly relationship decay; lifecycle exits and arrivals
+13. KPIs, then the ``on_tick`` hook; ``tick`` advances
+
+Perturbations start and end right after weather (step 1); conflicts, shared
+meals and chats are detected inside the systems where they happen.
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from townlet.core.world.economy import Economy
 from townlet.core.world.interact import start_arrivals, step_affordances
 from townlet.core.world.jobs import step_jobs
 from townlet.core.world.kpis import Kpis
+from townlet.core.world.lifecycle import Lifecycle
 from townlet.core.world.movement import step_movement
+from townlet.core.world.narration import Narrator
 from townlet.core.world.needs import step_needs
 from townlet.core.world.options import Option, OptionStatus
 from townlet.core.world.pathing import PathFields
+from townlet.core.world.perturbations import Perturbations, door_mask
 from townlet.core.world.queues import (
     WORK,
     expire_reservations,
@@ -51,6 +58,7 @@ from townlet.core.world.queues import (
     release,
 )
 from townlet.core.world.relationships import Relationships
+from townlet.core.world.social import SocialStats
 from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState
 from townlet.core.world.townmap import TownMap, load_town
 from townlet.core.world.weather import UTILITIES, WEATHERS, step_weather
@@ -90,6 +98,7 @@ _TERMINAL: Final = {
     Option.GET_CLEAN: frozenset({"shower", "change_clothes"}),
     Option.SHOP_GROCERIES: frozenset({"buy_groceries"}),
     Option.SLEEP: frozenset({"sleep"}),
+    Option.SOCIALISE: frozenset({"chat"}),
 }
 """Affordances whose completion completes an option (others lead to a next step)."""
 
@@ -150,7 +159,20 @@ class World:
         self.option_status = np.zeros(wcfg.agents, dtype=np.int8)
         self.agent_ids: list[str] = [""] * wcfg.agents
         self.agent_names: list[str] = [""] * wcfg.agents
-        self.relations = Relationships(wcfg.agents)
+        stages = config.features.stages
+        self.relationships_on = stages.relationships != "off"
+        self.social_behaviour = stages.relationships == "C"
+        self.relations = Relationships(wcfg.agents, wcfg.social.decay_per_hour, wcfg.social.faint)
+        self.social = SocialStats()
+        self.narrator = Narrator(wcfg.narration, self.clock.ticks_per_hour)
+        self.lifecycle = Lifecycle(wcfg.lifecycle, wcfg.agents, config.features.lifecycle)
+        self.perturbations = Perturbations(
+            wcfg.perturbations, config.features.curriculum, wcfg.agents
+        )
+        self.forced = np.full(wcfg.agents, NO, dtype=np.int8)
+        """Option imposed on a slot (arranged meet, possession), or -1."""
+        self.employable = np.ones(wcfg.agents, dtype=bool)
+        self._closures: dict[str, npt.NDArray[np.bool_]] = {}
         self.kpi = Kpis(wcfg.agents)
         self.events: list[dict[str, Any]] = []
         self.event_counts: Counter[str] = Counter()
@@ -187,9 +209,14 @@ class World:
     def step(self, options: npt.NDArray[np.integer[Any]]) -> None:
         """Advance one tick with one option per agent slot (see the module docstring)."""
         self.events = []
+        self.narrator.begin_tick()
         self.agents.ctx_reset[:] = False
         step_weather(self)
-        self._apply_options(np.asarray(options))
+        self.perturbations.step(self)
+        options = np.asarray(options)
+        if (self.forced >= 0).any():
+            options = np.where(self.forced >= 0, self.forced, options)
+        self._apply_options(options)
         self._plan()
         join_queues(self)
         grant_reservations(self)
@@ -202,6 +229,9 @@ class World:
         if self.clock.tick_of_day(self.tick) == 0 and self.tick > 0:
             self._midnight()
         step_needs(self)
+        if self.relationships_on and self.tick % self.clock.ticks_per_hour == 0 and self.tick:
+            self.relations.decay()
+        self.lifecycle.step(self)
         self.kpi.accumulate(self.agents.alive, self.agents.needs, self.config.world.needs.threshold)
         self.hooks.on_tick(world=self, tick=self.tick)
         self.tick += 1
@@ -276,6 +306,8 @@ class World:
         for slot in slots[due > paid]:
             self.record("rent_unpaid", int(slot), owed=int(a.rent_due[slot]) / MILLS)
         econ.restock()
+        self.lifecycle.midnight(self)
+        self.social.conflicts_today = 0
 
     # -- helpers used by the systems -------------------------------------------
 
@@ -288,6 +320,64 @@ class World:
         event.update(fields)
         self.events.append(event)
         self.event_counts[kind] += 1
+
+    def narrate(self, category: str, slots: tuple[int, ...], **fields: Any) -> bool:
+        """Tell a dramatic moment (throttled; see :mod:`townlet.core.world.narration`)."""
+        return self.narrator.say(
+            self.tick,
+            category,
+            [self.agent_names[s] for s in slots],
+            [self.agent_ids[s] for s in slots],
+            **fields,
+        )
+
+    def drop_everything(self, slot: int) -> None:
+        """Abort the affordance, option, queue and reservation of ``slot``."""
+        if self.agents.aff[slot] >= 0:
+            self.fail_current(slot, "interrupted")
+        self.end_option(slot, OptionStatus.FAILED)
+
+    def force_option(self, slot: int, option: int | None) -> None:
+        """Impose ``option`` on ``slot`` whatever its policy says (None: lift it)."""
+        self.forced[slot] = NO if option is None else option
+        if option is not None and self.agents.option[slot] != option:
+            self.drop_everything(slot)
+            self._switch(slot, option)
+
+    def set_closure(self, place: str, closed: bool) -> None:
+        """Close or reopen a place's doors; paths are recomputed."""
+        if closed:
+            self._closures[place] = door_mask(self, place)
+        else:
+            self._closures.pop(place, None)
+        mask = np.zeros(self.town.shape, dtype=bool)
+        for door in self._closures.values():
+            mask |= door
+        self.close_tiles(mask)
+
+    def hire(self, slot: int) -> bool:
+        """Give ``slot`` a free desk, if any; True when hired."""
+        a = self.agents
+        taken = {int(d) for d in a.desk[a.alive & (a.desk >= 0)]}
+        for job, desk in self.desks:
+            if desk not in taken:
+                a.job[slot], a.desk[slot] = job, desk
+                a.shift_state[slot] = ShiftState.OFF
+                self.record("hired", slot, workplace=self.config.world.jobs.jobs[job].place)
+                return True
+        return False
+
+    def lose_job(self, slot: int, reason: str) -> None:
+        """``slot`` loses its job (``fired`` or ``rage_quit``)."""
+        a = self.agents
+        if a.option[slot] == Option.GO_TO_WORK:
+            self.end_option(slot, OptionStatus.FAILED)
+        a.job[slot] = a.desk[slot] = NO
+        a.shift_state[slot] = ShiftState.OFF
+        self.record("job_lost", slot, reason=reason)
+        self.hooks.on_quit_job(
+            world=self, tick=self.tick, agent_id=self.agent_ids[slot], reason=reason
+        )
 
     def fail_current(self, slot: int, reason: str) -> None:
         """Abort ``slot``'s affordance (if any) and fail its option."""
@@ -368,10 +458,11 @@ class World:
             home = self.home_places[int(a.home[slot])]
             otype = self.affordances.object_type[goal]
             item = int(self.affordances.buy_item[goal])
+            public_only = self.affordances.social[goal] == "chat"  # chats happen in public
             found = []
             for o in self.town.objects_of_type(otype):
                 place = self.town.object_places[o]
-                if kinds[place] == "home" and place != home:
+                if kinds[place] == "home" and (place != home or public_only):
                     continue
                 shop = int(self.economy.shop_of_object[o])
                 if item >= 0 and (shop < 0 or self.economy.daily_stock[shop, item] == 0):
@@ -387,12 +478,12 @@ class World:
         np.add.at(occ, (self.agents.xy[alive, 1], self.agents.xy[alive, 0]), 1)
         return occ
 
-    def agent_at(self, x: int, y: int, exclude: int = NO) -> str | None:
-        """Id of a living agent on ``(x, y)`` other than ``exclude``."""
+    def slot_at(self, x: int, y: int, exclude: int = NO) -> int:
+        """Slot of a living agent on ``(x, y)`` other than ``exclude``, or -1."""
         a = self.agents
         here = np.flatnonzero(a.alive & (a.xy[:, 0] == x) & (a.xy[:, 1] == y))
         here = here[here != exclude]
-        return self.agent_ids[int(here[0])] if here.size else None
+        return int(here[0]) if here.size else NO
 
     # -- town events ------------------------------------------------------------
 
@@ -448,8 +539,12 @@ class World:
         self.walkable = self.town.walkable & ~closed
         self.fields.set_closed(closed)
 
-    def spawn(self, slot: int, reason: str) -> None:
-        """Put a new citizen in empty slot ``slot``: home, bed, job, needs, money."""
+    def spawn(self, slot: int, reason: str, roadside: bool = False) -> None:
+        """Put a new citizen in empty slot ``slot``: home, bed, job, needs, money.
+
+        Initial citizens start at home with ``starting_money``; newcomers
+        (``roadside``) at a spawn point with a starter kit of 1.5 × rent.
+        """
         a = self.agents
         cfg = self.config.world
         rng = self.rng.world
@@ -465,19 +560,39 @@ class World:
         beds = [o for o in self.town.objects_in_place(place) if self.town.object_types[o] == "bed"]
         a.home[slot] = home
         a.bed[slot] = beds[slot % len(beds)] if beds else NO
-        if slot < len(self.desks):
-            a.job[slot], a.desk[slot] = self.desks[slot]
-        a.xy[slot] = self._free_tile_in(place)
+        a.job[slot] = a.desk[slot] = NO
+        self.hire(slot)
+        if roadside:
+            points = self.town.spawn_points
+            a.xy[slot] = points[int(rng.integers(len(points)))]
+        else:
+            a.xy[slot] = self._free_tile_in(place)
         a.needs[slot] = rng.uniform(cfg.needs.initial_low, cfg.needs.initial_high, 3)
         a.inventory[slot] = (2, 0, 1)
         a.personality[slot] = [2 * _halton(serial + 1, b) - 1 for b in (2, 3, 5)]
         a.patience[slot] = rng.random()
         a.alive[slot] = True
         a.spawned_at[slot] = self.tick
-        a.embed_slot[slot] = serial % 64
+        embed, recycled = self.lifecycle.embeddings.allocate(self.tick)
+        a.embed_slot[slot] = embed
+        if recycled:
+            self.record("embedding_recycled", slot, embedding=embed)
+        a.aff[slot] = a.target[slot] = a.goal[slot] = a.queue_obj[slot] = NO
+        a.option[slot] = Option.WAIT
+        a.shift_state[slot] = ShiftState.OFF
+        a.rent_due[slot] = 0
+        a.blocked[slot] = 0
+        a.below_threshold[slot] = False
         a.ctx_reset[slot] = True
         self.option_status[slot] = OptionStatus.DONE
-        self.economy.transfer(a, slot, round(cfg.economy.starting_money * MILLS), "starting_money")
+        if roadside:
+            a.inventory[slot] = (1, 0, 1)
+            kit = round(1.5 * cfg.economy.rent * MILLS)
+            self.economy.transfer(a, slot, kit, "starter_kit")
+        else:
+            self.economy.transfer(
+                a, slot, round(cfg.economy.starting_money * MILLS), "starting_money"
+            )
         self.hooks.on_agent_spawn(
             world=self, tick=self.tick, agent_id=self.agent_ids[slot], reason=reason
         )
@@ -639,11 +754,29 @@ class World:
             },
             "weather": self.weather,
             "utilities": {u: bool(self.utility_on[i]) for i, u in enumerate(UTILITIES)},
-            "relationships": {},
+            "relationships": self._top_ties(),
             "events": [dict(e) for e in self.events],
-            "narration": [],
+            "narration": [dict(line) for line in self.narrator.lines],
             "kpis": self.kpi_values(),
         }
+
+    def _top_ties(self) -> dict[str, list[dict[str, Any]]]:
+        rel = self.relations
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not self.relationships_on:
+            return out
+        for slot in np.flatnonzero(self.agents.alive & (rel.other >= 0).any(axis=1)):
+            ks = np.flatnonzero(rel.other[slot] >= 0)
+            out[self.agent_ids[slot]] = [
+                {
+                    "other": self.agent_ids[int(rel.other[slot, k])],
+                    "trust": round(float(rel.trust[slot, k]), 4),
+                    "familiarity": round(float(rel.familiarity[slot, k]), 4),
+                    "rivalry": round(float(rel.rivalry[slot, k]), 4),
+                }
+                for k in ks
+            ]
+        return out
 
     def kpi_values(self) -> dict[str, float]:
         """Current KPIs as a flat name → number mapping."""
@@ -661,4 +794,40 @@ class World:
             "ghost_steps": float(k.ghost_steps),
             "mean_queue_wait": round(k.mean_queue_wait, 2),
             "population": float(a.alive.sum()),
+            **self._social_kpis(),
+        }
+
+    def _social_kpis(self) -> dict[str, float]:
+        a = self.agents
+        rel = self.relations
+        soc = self.social
+        alive = a.alive
+        strong = (rel.other >= 0) & (
+            (np.abs(rel.trust) > 0.3)
+            | (np.abs(rel.familiarity) > 0.3)
+            | (np.abs(rel.rivalry) > 0.3)
+        )
+        conflicts = sum(soc.conflicts.values())
+        days = max(self.tick, 1) / self.clock.ticks_per_day
+        return {
+            "relationship_formation": round(float(strong[alive].any(axis=1).mean()), 4)
+            if alive.any()
+            else 0.0,
+            "conflicts": float(conflicts),
+            "conflict_intensity": round(soc.intensity, 3),
+            "escalation_rate": round(soc.arguments / conflicts, 4) if conflicts else 0.0,
+            "chats": float(soc.chats),
+            "shared_meals": float(soc.shared_meals),
+            "option_switch_rate": round(
+                self.kpi.option_switches / max(1, int(alive.sum())) / days, 3
+            ),
+            "tenure_days": round(
+                float(np.mean(self.tick - a.spawned_at[alive])) / self.clock.ticks_per_day, 3
+            )
+            if alive.any()
+            else 0.0,
+            "exits": float(self.lifecycle.exits),
+            "arrivals": float(self.lifecycle.arrivals),
+            "perturbations": float(self.perturbations.started),
+            "narrations": float(self.narrator.said),
         }
