@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import make_world
 from townlet.core.errors import ConfigError
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
 from townlet.core.world.affordances import load_affordances
@@ -80,7 +81,7 @@ def test_not_a_manifest(tmp_path: Path) -> None:
         load_affordances(write(tmp_path, "affordances: [\n"))
 
 
-def test_hot_reload_swaps_atomically_or_keeps_the_old(make_world, tmp_path: Path) -> None:
+def test_hot_reload_swaps_atomically_or_keeps_the_old(tmp_path: Path) -> None:
     world = make_world()
     old = world.affordances
     bad = write(tmp_path, "affordances:\n  - {id: shower, object_type: shower, duration: 0}\n")
@@ -93,7 +94,7 @@ def test_hot_reload_swaps_atomically_or_keeps_the_old(make_world, tmp_path: Path
     assert world.affordances.duration[world.affordances.index("shower")] == 25
 
 
-def test_reload_drops_affordances_that_vanished(make_world, tmp_path: Path) -> None:
+def test_reload_drops_affordances_that_vanished(tmp_path: Path) -> None:
     world = make_world()
     sleep = world.affordances.index("sleep")
     policy = ScriptedPolicy(ScriptedPolicyParams())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.helpers import default_config, make_world, run_scripted
 from townlet.core import hookimpl
 from townlet.core.hooks import make_plugin_manager
 from townlet.core.world.invariants import violations
@@ -11,8 +12,6 @@ from townlet.core.world.options import Option, OptionStatus
 from townlet.core.world.queues import WORK
 from townlet.core.world.state import MILLS, ShiftState
 from townlet.core.world.world import World
-
-from .conftest import default_config, run_scripted
 
 
 def advance_to(world: World, tick: int, options: np.ndarray | None = None) -> None:
@@ -29,7 +28,7 @@ def next_to_desk(world: World, slot: int) -> tuple[int, int]:
     raise AssertionError("desk has no free neighbour")
 
 
-def test_on_time_arrival_pays_wage_and_bonus(make_world) -> None:
+def test_on_time_arrival_pays_wage_and_bonus() -> None:
     world = make_world()
     a = world.agents
     start = int(world.job_start[a.job[0]])
@@ -44,7 +43,7 @@ def test_on_time_arrival_pays_wage_and_bonus(make_world) -> None:
     assert int(a.wallet[0]) - before == int(world.job_wage[a.job[0]]) + bonus
 
 
-def test_late_arrival(make_world) -> None:
+def test_late_arrival() -> None:
     world = make_world()
     a = world.agents
     start = int(world.job_start[a.job[0]])
@@ -60,7 +59,7 @@ def test_late_arrival(make_world) -> None:
     assert world.event_counts["late"] == 1
 
 
-def test_absent_withholds_wages(make_world) -> None:
+def test_absent_withholds_wages() -> None:
     world = make_world()
     a = world.agents
     start = int(world.job_start[a.job[0]])
@@ -72,7 +71,7 @@ def test_absent_withholds_wages(make_world) -> None:
     assert a.present_ticks[0] == 0 and a.scheduled_ticks[0] > 0
 
 
-def test_midnight_rent_restock_and_arrears(make_world) -> None:
+def test_midnight_rent_restock_and_arrears() -> None:
     world = make_world()
     a = world.agents
     a.wallet[0] = 500  # 0.5, less than the rent of 2.0
@@ -88,7 +87,7 @@ def test_midnight_rent_restock_and_arrears(make_world) -> None:
     assert world.economy.balanced(a)
 
 
-def test_water_cut_mid_shower_releases_the_user(make_world) -> None:
+def test_water_cut_mid_shower_releases_the_user() -> None:
     world = make_world()
     shower = world.affordances.index("shower")
     options = np.full(world.n_agents, Option.WAIT, dtype=np.int64)
@@ -108,7 +107,7 @@ def test_water_cut_mid_shower_releases_the_user(make_world) -> None:
     assert violations(world) == []
 
 
-def test_masked_options_are_ignored_and_counted(make_world) -> None:
+def test_masked_options_are_ignored_and_counted() -> None:
     world = make_world()
     options = np.full(world.n_agents, Option.SOCIALISE, dtype=np.int64)
     world.step(options)
@@ -117,7 +116,7 @@ def test_masked_options_are_ignored_and_counted(make_world) -> None:
     assert not world.action_masks()[:, Option.SOCIALISE].any()
 
 
-def test_commitment_window_holds_an_option(make_world) -> None:
+def test_commitment_window_holds_an_option() -> None:
     world = make_world()
     options = np.full(world.n_agents, Option.SLEEP, dtype=np.int64)
     world.step(options)
@@ -129,7 +128,7 @@ def test_commitment_window_holds_an_option(make_world) -> None:
     assert (world.agents.option == Option.SHOP_GROCERIES).all()
 
 
-def test_work_holds_the_desk_for_the_shift(make_world) -> None:
+def test_work_holds_the_desk_for_the_shift() -> None:
     world = make_world()
     run_scripted(world, int(world.job_start[0]) + 40)
     assert world.agents.aff[0] == WORK

@@ -7,17 +7,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import default_config, make_world, run_scripted
 from townlet.core.world.invariants import violations
 from townlet.core.world.state import MILLS
 from townlet.core.world.world import World
-
-from .conftest import default_config, run_scripted
 
 THREE_DAYS = 3000
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_scripted_citizens_thrive_in_the_default_town(make_world, seed: int) -> None:
+def test_scripted_citizens_thrive_in_the_default_town(seed: int) -> None:
     world = make_world(f"seed={seed}")
     problems: list[str] = []
     run_scripted(world, THREE_DAYS, lambda w: problems.extend(violations(w)))
@@ -31,7 +30,7 @@ def test_scripted_citizens_thrive_in_the_default_town(make_world, seed: int) -> 
     assert (world.objects.holder == -1).sum() >= len(world.town.object_ids) - 8
 
 
-def test_citizens_really_live_in_town(make_world) -> None:
+def test_citizens_really_live_in_town() -> None:
     world = make_world()
     start = world.agents.xy.copy()
     run_scripted(world, 1001)  # through the first midnight (rent)
@@ -42,7 +41,7 @@ def test_citizens_really_live_in_town(make_world) -> None:
     assert world.economy.ledger["wage"] > 0 and world.economy.ledger["rent"] < 0
 
 
-def test_same_seed_same_run_different_seed_differs(make_world) -> None:
+def test_same_seed_same_run_different_seed_differs() -> None:
     def hashes(seed: int) -> list[str]:
         world = make_world(f"seed={seed}")
         out: list[str] = []
@@ -56,7 +55,7 @@ def test_same_seed_same_run_different_seed_differs(make_world) -> None:
     assert first[-1] != hashes(8)[-1]
 
 
-def test_one_tick_steps_at_most_one_tile(make_world) -> None:
+def test_one_tick_steps_at_most_one_tile() -> None:
     world = make_world()
     before = world.agents.xy.copy()
 

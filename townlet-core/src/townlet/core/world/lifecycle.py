@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from townlet.core.world.settings import LifecycleConfig
-from townlet.core.world.state import MILLS, NO, ShiftState
+from townlet.core.world.state import MILLS, NO
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
@@ -77,6 +77,8 @@ class Lifecycle:
         self.absent_streak = np.zeros(n_slots, dtype=np.int32)
         self.jobless_days = np.zeros(n_slots, dtype=np.int32)
         self.near_death = np.zeros(n_slots, dtype=bool)
+        self._absent_seen = np.zeros(n_slots, dtype=np.int32)
+        self._shifts_seen = np.zeros(n_slots, dtype=np.int32)
         self.exits_today = 0
         self.last_exit = -(10**9)
         self.suppressed_until = -1
@@ -152,6 +154,8 @@ class Lifecycle:
         a = world.agents
         world.drop_everything(slot)
         world.economy.departed += int(a.wallet[slot])
+        a.wallet[slot] = 0
+        a.inventory[slot] = 0
         world.relations.clear_slot(slot)
         if a.embed_slot[slot] >= 0:
             self.embeddings.release(int(a.embed_slot[slot]), world.tick)
@@ -190,8 +194,10 @@ class Lifecycle:
         )
         for slot in np.flatnonzero(alive & (self.unpaid_days == cfg.eviction_days)):
             world.record("eviction_notice", int(slot), owed=int(a.rent_due[slot]) / MILLS)
-        absent = alive & (a.job >= 0) & (a.shift_state == ShiftState.ABSENT)
-        worked = alive & (a.job >= 0) & (a.shift_state != ShiftState.ABSENT)
+        absent = alive & (a.job >= 0) & (a.absent_days > self._absent_seen)
+        worked = alive & (a.job >= 0) & (a.shift_days > self._shifts_seen) & ~absent
+        self._absent_seen[:] = a.absent_days
+        self._shifts_seen[:] = a.shift_days
         self.absent_streak = np.where(
             absent, self.absent_streak + 1, np.where(worked, 0, self.absent_streak)
         ).astype(np.int32)

@@ -8,8 +8,8 @@ are updated by :meth:`Relationships.apply` with their own personality.
 Events change a tie by the deltas in :data:`EVENTS` (SPEC §3), adjusted by the
 receiving agent's personality:
 
-- forgiveness ``f`` scales harmful deltas (trust or familiarity down, rivalry
-  up) by ``1 - 0.25 * (1 + f)``: half at ``f = 1``, unchanged at ``f = -1``;
+- forgiveness ``f > 0`` scales harmful deltas (trust or familiarity down,
+  rivalry up) by ``1 - 0.5 * f``: down to half at ``f = 1``;
 - ambition ``a > 0`` adds ``30% * a`` to rivalry gained in work conflicts;
 - extroversion ``e > 0`` adds ``0.02 * e`` familiarity on a good chat.
 
@@ -91,7 +91,7 @@ class Relationships:
             dr *= 1.0 + 0.3 * max(0.0, ambition)
         if event == "good_chat":
             df += 0.02 * max(0.0, extroversion)
-        soften = 1.0 - 0.25 * (1.0 + forgiveness)
+        soften = 1.0 - 0.5 * max(0.0, forgiveness)
         dt = dt * soften if dt < 0 else dt
         df = df * soften if df < 0 else df
         dr = dr * soften if dr > 0 else dr

@@ -1,10 +1,8 @@
-"""Fixtures for world tests: configs and a stepping helper."""
+"""Helpers shared by simulation tests: configs, worlds and a stepping loop."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import pytest
 
 from townlet.core.config import TownletConfig, load_config, parse_override
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
@@ -26,7 +24,6 @@ def run_scripted(world: World, ticks: int, each: Callable[[World], None] | None 
             each(world)
 
 
-@pytest.fixture
-def make_world() -> Callable[..., World]:
-    """``make_world("seed=3", ...)`` builds a default-town world."""
-    return lambda *overrides: World.from_config(default_config(*overrides))
+def make_world(*overrides: str) -> World:
+    """A default-town world with ``--set`` style overrides."""
+    return World.from_config(default_config(*overrides))
