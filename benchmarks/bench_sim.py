@@ -2,7 +2,9 @@
 
     python benchmarks/bench_sim.py [--ticks 3000] [--agents 8 64] [--repeat 3]
 
-Reports the best of ``--repeat`` runs per population (one core, one process).
+Reports the best of ``--repeat`` runs per population (one core, one process),
+for the plain town and with the social layer on (relationships stage C,
+lifecycle, perturbations), and the social layer's cost.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ from townlet.core.config import load_config, parse_override
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
 from townlet.core.world.world import World
 
+SOCIAL = (
+    "features.stages.relationships=C",
+    "features.lifecycle=true",
+    "world.perturbations.enabled=true",
+)
 
-def measure(agents: int, ticks: int, repeat: int) -> dict[str, float]:
+
+def measure(agents: int, ticks: int, repeat: int, social: bool = False) -> dict[str, float]:
     """Best-of-``repeat`` throughput for a default town with ``agents`` citizens."""
     best = 0.0
     for seed in range(repeat):
-        config = load_config(
-            overrides=[parse_override(f"world.agents={agents}"), parse_override(f"seed={seed}")]
-        ).config
+        sets = [f"world.agents={agents}", f"seed={seed}", *(SOCIAL if social else ())]
+        config = load_config(overrides=[parse_override(s) for s in sets]).config
         world = World.from_config(config)
         policy = ScriptedPolicy(ScriptedPolicyParams())
         policy.reset(world, world.rng.policy)
@@ -32,6 +39,7 @@ def measure(agents: int, ticks: int, repeat: int) -> dict[str, float]:
             world.step(policy.act(world))
         best = max(best, ticks / (time.perf_counter() - start))
     return {
+        "social": social,
         "agents": agents,
         "ticks_per_s": round(best, 1),
         "agent_steps_per_s": round(best * agents, 1),
@@ -45,14 +53,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [measure(n, args.ticks, args.repeat) for n in args.agents]
+    rows = [
+        measure(n, args.ticks, args.repeat, social) for social in (False, True) for n in args.agents
+    ]
     if args.json:
         print(json.dumps({"python": platform.python_version(), "results": rows}))
         return
     print(f"simulation, scripted policy, no telemetry, {args.ticks} ticks, best of {args.repeat}")
-    print(f"{'agents':>7} {'ticks/s':>10} {'agent-steps/s':>14}")
+    print(f"{'layer':>7} {'agents':>7} {'ticks/s':>10} {'agent-steps/s':>14}")
     for row in rows:
-        print(f"{row['agents']:>7} {row['ticks_per_s']:>10,.0f} {row['agent_steps_per_s']:>14,.0f}")
+        layer = "social" if row["social"] else "plain"
+        print(
+            f"{layer:>7} {row['agents']:>7} {row['ticks_per_s']:>10,.0f}"
+            f" {row['agent_steps_per_s']:>14,.0f}"
+        )
+    for n in args.agents:
+        plain, social = (r["ticks_per_s"] for r in rows if r["agents"] == n)
+        print(f"social layer cost with {n} citizens: {1 - social / plain:.0%} of ticks/s")
 
 
 if __name__ == "__main__":

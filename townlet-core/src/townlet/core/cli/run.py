@@ -91,6 +91,16 @@ def format_summary(config_id: str, ticks_per_day: int, s: RunSummary) -> str:
         f"   ghost steps {k['ghost_steps']:.0f}   blocked moves {s.counts['blocked_moves']}",
         "  money flow        " + "   ".join(f"{cause} {v:+.2f}" for cause, v in s.money.items()),
     ]
+    lines += [
+        f"  social            ties formed {k['relationship_formation']:.0%} of citizens"
+        f"   chats {k['chats']:.0f}   shared meals {k['shared_meals']:.0f}",
+        f"  conflicts         {k['conflicts']:.0f} (intensity {k['conflict_intensity']:.1f},"
+        f" escalation {k['escalation_rate']:.1%})   option switches {k['option_switch_rate']:.1f}"
+        "/citizen/day",
+        f"  lifecycle         exits {k['exits']:.0f}   arrivals {k['arrivals']:.0f}"
+        f"   tenure {k['tenure_days']:.1f} days   perturbations {k['perturbations']:.0f}"
+        f"   narrations {k['narrations']:.0f}",
+    ]
     failed = {c.removeprefix("failed_"): n for c, n in s.counts.items() if c.startswith("failed_")}
     if failed:
         lines.append("  interrupted/failed " + "   ".join(f"{c} {n}" for c, n in failed.items()))
