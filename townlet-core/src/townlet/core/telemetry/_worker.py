@@ -18,6 +18,13 @@ log = logging.getLogger("townlet.telemetry")
 
 _Item = tuple[TelemetryEvent, int]
 
+MAX_BATCH_MESSAGES = 1024
+"""Most events handed to a sink at once."""
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+"""Most encoded bytes handed to a sink at once (a bigger single message still goes alone)."""
+LINGER_S = 0.005
+"""How long the thread lets a batch gather after the first message arrives."""
+
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
@@ -27,10 +34,19 @@ class SinkWorker:
     """A sink, its bounded buffer (messages and bytes, drop-oldest) and its thread.
 
     :meth:`offer` runs on the producer's thread and never blocks on the sink.
-    The thread calls ``sink.emit`` for each queued event, ``sink.flush()`` (if
-    the sink has one) when the buffer has been empty for ``flush_interval_s``,
-    and ``sink.stop()`` once the buffer is closed and drained. An exception
-    from the sink is counted and recorded; the next event is still offered.
+    The thread takes what is queued in batches and hands each to the sink:
+    ``sink.emit_batch(events)`` when the sink has that optional method, else
+    ``sink.emit`` per event. ``emit_batch`` returns None when it delivered
+    every event, or how many it delivered (the rest, e.g. diffs it replaced
+    by a snapshot, count as dropped); if it raises, all count as dropped. It
+    calls ``sink.flush()`` (optional) when the buffer has been empty for
+    ``flush_interval_s``, and ``sink.stop()`` once the buffer is closed and
+    drained. An exception from the sink is counted and recorded; the next
+    events are still offered.
+
+    Batches matter under the GIL: a sink thread that makes one system call
+    per message waits for the interpreter lock after each, so a busy tick
+    loop would starve it. One call per batch keeps it up to speed.
 
     Losing a world message breaks the diff chain, so the queued diffs behind it
     are dropped too and :attr:`resync` asks the hub for a full snapshot next.
@@ -147,10 +163,21 @@ class SinkWorker:
             self._cond.notify()
 
     def take_resync(self) -> bool:
-        """Return and clear :attr:`resync`."""
+        """Whether to send this sink a full snapshot now: :attr:`resync` is set and the
+        buffer has room for it. Clears the flag when it answers True."""
         with self._cond:
-            flag, self.resync = self.resync, False
-            return flag
+            if not self.resync:
+                return False
+            if len(self._queue) >= self._max_messages or self._queue_bytes >= self._max_bytes:
+                return False  # still backed up: a snapshot now would only be dropped
+            self.resync = False
+            return True
+
+    def skip(self) -> None:
+        """Count a message this sink will not be offered (it waits for a snapshot)."""
+        with self._cond:
+            self._emitted += 1
+            self._dropped += 1
 
     def _purge_orphan_diffs(self) -> None:
         """Drop queued diffs up to the next queued snapshot (caller holds the lock)."""
@@ -182,40 +209,78 @@ class SinkWorker:
                     remaining = last_flush + self._flush_interval - time.monotonic()
                     if remaining <= 0 or not self._cond.wait(remaining):
                         break
-                item = self._queue.popleft() if self._queue else None
-                if item is not None:
-                    self._queue_bytes -= item[1]
-                    self._in_flight = 1
-                elif self._closing:
+                linger = bool(self._queue) and not self._closing
+                linger = linger and len(self._queue) < MAX_BATCH_MESSAGES // 2
+            if linger:  # let a batch gather: one hand-over per batch, not per message
+                time.sleep(LINGER_S)
+            with self._cond:
+                batch = self._take_batch()
+                if not batch and self._closing:
                     break
-            if item is None:
+            if not batch:
                 self._call_flush()
                 dirty = False
                 last_flush = time.monotonic()
                 continue
-            self._deliver(item[0])
+            self._deliver(batch)
             dirty = True
         self._stop_sink()
 
-    def _deliver(self, event: TelemetryEvent) -> None:
-        try:
-            self.sink.emit(event)
-        except Exception as exc:  # isolate the sink; the run goes on
-            with self._cond:
-                self._in_flight = 0
-                self._dropped += 1
-                if event.kind in WORLD_TYPES:
-                    self._purge_orphan_diffs()
-                if not self._queue:
-                    self._idle.notify_all()
-            self._record_error(event.tick, exc, "emit")
-            return
+    def _take_batch(self) -> list[TelemetryEvent]:
+        """Pop what is queued, up to one batch (caller holds the lock)."""
+        batch: list[TelemetryEvent] = []
+        size = 0
+        queue = self._queue
+        while queue and len(batch) < MAX_BATCH_MESSAGES and size < MAX_BATCH_BYTES:
+            event, nbytes = queue.popleft()
+            size += nbytes
+            batch.append(event)
+        self._queue_bytes -= size
+        self._in_flight = len(batch)
+        return batch
+
+    def _deliver(self, batch: list[TelemetryEvent]) -> None:
+        """Hand a batch to the sink: ``emit_batch`` if it has one, else ``emit`` each."""
+        delivered = 0
+        last_tick: int | None = None
+        failures: list[tuple[int, Exception]] = []
+        broken = False  # a world message was lost: later diffs have no base
+        emit_batch = getattr(self.sink, "emit_batch", None)
+        if emit_batch is not None:
+            try:
+                taken = emit_batch(batch)
+            except Exception as exc:  # isolate the sink; the run goes on
+                failures.append((batch[-1].tick, exc))
+                broken = any(e.kind in WORLD_TYPES for e in batch)
+            else:
+                delivered = len(batch) if taken is None else max(0, min(len(batch), int(taken)))
+                last_tick = batch[-1].tick
+        else:
+            for event in batch:
+                if broken and event.kind == "world_diff":
+                    continue
+                try:
+                    self.sink.emit(event)
+                except Exception as exc:
+                    failures.append((event.tick, exc))
+                    broken = broken or event.kind in WORLD_TYPES
+                    continue
+                delivered += 1
+                last_tick = event.tick
+                if event.kind == "world_snapshot":
+                    broken = False
         with self._cond:
             self._in_flight = 0
-            self._delivered += 1
-            self._last_success = event.tick
+            self._delivered += delivered
+            self._dropped += len(batch) - delivered
+            if last_tick is not None:
+                self._last_success = last_tick
+            if broken:
+                self._purge_orphan_diffs()
             if not self._queue:
                 self._idle.notify_all()
+        for tick, error in failures:
+            self._record_error(tick, error, "emit")
 
     def _call_flush(self) -> None:
         flush = getattr(self.sink, "flush", None)
@@ -254,11 +319,13 @@ class SinkWorker:
     def health(self) -> SinkHealth:
         """Counters and transport state right now."""
         transport = self._transport_health()
+        detail: dict[str, Any] = {}
+        if transport is not None:
+            detail.update(transport.detail)
+            if transport.last_error:
+                detail["transport_error"] = transport.last_error
         with self._cond:
             running = self._state == "running"
-            last_error = self._last_error
-            if transport is not None and transport.last_error and last_error is None:
-                last_error = transport.last_error
             return SinkHealth(
                 name=self.name,
                 state=self._state,
@@ -272,8 +339,8 @@ class SinkWorker:
                 in_flight=self._in_flight,
                 last_success_tick=self._last_success,
                 last_failure_tick=self._last_failure,
-                last_error=last_error,
-                detail=dict(transport.detail) if transport is not None else {},
+                last_error=self._last_error or detail.get("transport_error"),
+                detail=detail,
             )
 
     def _transport_health(self) -> TransportHealth | None:

@@ -53,6 +53,14 @@ class DiffError(ValueError):
     """A diff does not apply to the snapshot it was given."""
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Scalar types for which ``==`` with equal types is exact."""
+
+
+def _same_float(a: float, b: float) -> bool:
+    return a == b and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+
+
 def same(a: Any, b: Any) -> bool:
     """Exact equality of JSON-like values: types must match, ``-0.0`` differs from ``0.0``."""
     if a is b:
@@ -60,12 +68,24 @@ def same(a: Any, b: Any) -> bool:
     kind = type(a)
     if kind is not type(b):
         return False
+    if kind in _PLAIN:
+        return bool(a == b)
     if kind is float:
-        return bool(a == b) and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
+        return _same_float(a, b)
     if kind is dict:
-        return len(a) == len(b) and all(k in b and same(v, b[k]) for k, v in a.items())
+        if len(a) != len(b):
+            return False
+        for key, value in a.items():  # noqa: SIM110 (a loop beats all() + generator here)
+            if key not in b or not same(value, b[key]):
+                return False
+        return True
     if kind is list or kind is tuple:
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):  # noqa: SIM110 (as above)
+            if not same(x, y):
+                return False
+        return True
     return bool(a == b)
 
 
@@ -82,11 +102,20 @@ def diff_changes(prev: Mapping[str, Any], curr: Mapping[str, Any]) -> dict[str, 
         old = prev[key]
         if old is value:
             continue
-        if type(value) is dict and type(old) is dict:
+        kind = type(value)
+        if kind is not type(old):
+            set_[key] = value
+        elif kind is dict:
             sub = diff_changes(old, value)
             if sub:
                 patch[key] = sub
-        elif not same(old, value):
+        elif kind in _PLAIN:
+            if old != value:
+                set_[key] = value
+        elif kind is float:
+            if not _same_float(old, value):
+                set_[key] = value
+        elif old != value or not same(old, value):  # == first: fast, and False means changed
             set_[key] = value
     out: dict[str, Any] = {}
     if set_:
@@ -155,10 +184,12 @@ def apply_diff(snapshot: Mapping[str, Any], diff: Mapping[str, Any]) -> dict[str
 
 
 class SnapshotTracker:
-    """Follows a stream of world payloads and knows the full snapshot at each point.
+    """Follows a stream of world payloads and knows the full world at each point.
 
     Sinks use it to hand a consumer that has no base (a new websocket client, a
     fresh TCP connection, a new log segment) a full snapshot instead of a diff.
+    It applies diffs in place to a private copy, so following a stream costs
+    about as much as the diffs are big, not as the world is.
     """
 
     def __init__(self) -> None:
@@ -166,7 +197,11 @@ class SnapshotTracker:
 
     @property
     def snapshot(self) -> dict[str, Any] | None:
-        """The current ``world_snapshot`` payload, or None before one (or after a gap)."""
+        """The current ``world_snapshot`` payload, or None before one (or after a gap).
+
+        The tracker's own copy: read or encode it now, do not keep or change it;
+        it changes with the next :meth:`observe`.
+        """
         return self._state
 
     def observe(self, payload: Mapping[str, Any]) -> None:
@@ -177,12 +212,15 @@ class SnapshotTracker:
         """
         kind = payload.get("payload_type")
         if kind == "world_snapshot":
-            self._state = dict(payload)
+            self._state = _own(payload)
         elif kind == "world_diff":
             state = self._state
-            if state is not None and payload.get("base_tick") == state.get("tick"):
-                self._state = apply_changes(state, payload.get("changes", {}))
-            else:
+            if state is None or payload.get("base_tick") != state.get("tick"):
+                self._state = None
+                return
+            try:
+                _apply_in_place(state, payload.get("changes", {}))
+            except (KeyError, TypeError):
                 self._state = None
 
     def for_new_consumer(self, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -194,6 +232,26 @@ class SnapshotTracker:
         if payload.get("payload_type") == "world_diff":
             return self._state
         return payload
+
+
+def _own(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of every dict inside ``value``; lists are replaced whole, never patched."""
+    return {k: _own(v) if type(v) is dict else v for k, v in value.items()}
+
+
+def _apply_in_place(state: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    removed = changes.get("del")
+    if removed:
+        for key in removed:
+            del state[key]
+    replaced = changes.get("set")
+    if replaced:
+        for key, value in replaced.items():
+            state[key] = _own(value) if type(value) is dict else value
+    patch = changes.get("patch")
+    if patch:
+        for key, sub in patch.items():
+            _apply_in_place(state[key], sub)
 
 
 def is_world(payload: Mapping[str, Any]) -> bool:

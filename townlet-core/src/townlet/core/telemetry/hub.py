@@ -224,6 +224,7 @@ class TelemetryHub:
         """Publish a flat ``name → number`` mapping (``scope``: ``tick``, ``day``, ...)."""
         if not self._accepting():
             return
+        self._last_tick = tick
         body = dict(metrics) if self._anonymizer is None else self._anonymizer.metrics(metrics)
         self._fan_out(make_payload("metric", tick, {"scope": scope, "metrics": body}))
 
@@ -231,6 +232,7 @@ class TelemetryHub:
         """Publish narration items (``category``, ``text``, ``agents``) outside a world payload."""
         if not self._accepting():
             return
+        self._last_tick = tick
         body = (
             [dict(i) for i in items]
             if self._anonymizer is None
@@ -309,24 +311,26 @@ class TelemetryHub:
             worker.offer(event, size)
 
     def _fan_out_world(self, snapshot: Mapping[str, Any] | None, diff: Payload | None) -> None:
-        """Send ``diff`` (``snapshot`` if None) to each sink; resyncing sinks get ``snapshot``."""
+        """Send ``diff`` (``snapshot`` if None) to each sink; resyncing sinks get ``snapshot``.
+
+        A sink that lost a world message gets nothing but a full snapshot, as soon
+        as its buffer has room; until then its world updates are counted as dropped.
+        """
         full: tuple[TelemetryEvent, int] | None = None
         part: tuple[TelemetryEvent, int] | None = None
         for worker in self._workers:
-            needs_full = diff is None or (worker.resync and worker.take_resync())
-            if needs_full:
-                if snapshot is None:  # replay after a gap: nothing whole to send yet
-                    worker.resync = True
-                    continue
-                if full is None:
-                    payload = snapshot if isinstance(snapshot, Payload) else Payload(snapshot)
-                    full = (_event(payload), len(payload.encoded()))
-                worker.offer(*full)
-            else:
-                assert diff is not None
+            if diff is not None and not worker.resync:
                 if part is None:
                     part = (_event(diff), len(diff.encoded()))
                 worker.offer(*part)
+                continue
+            if snapshot is None or (diff is not None and not worker.take_resync()):
+                worker.skip()
+                continue
+            if full is None:
+                payload = snapshot if isinstance(snapshot, Payload) else Payload(snapshot)
+                full = (_event(payload), len(payload.encoded()))
+            worker.offer(*full)
 
 
 def _event(payload: Payload) -> TelemetryEvent:

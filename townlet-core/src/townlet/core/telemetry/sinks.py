@@ -7,7 +7,7 @@ exactly as third-party sinks are.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -87,6 +87,15 @@ class StdoutSink:
 
     def emit(self, event: TelemetryEvent) -> None:
         """Print the lines this event calls for (possibly none)."""
+        self.emit_batch([event])
+
+    def emit_batch(self, events: Sequence[TelemetryEvent]) -> None:
+        """Print the lines of several events in one write."""
+        lines = [line for event in events for line in self._lines(event)]
+        if lines:
+            self._out().write("\n".join(lines) + "\n")
+
+    def _lines(self, event: TelemetryEvent) -> list[str]:
         payload = event.payload
         kind = event.kind
         lines: list[str] = []
@@ -105,9 +114,7 @@ class StdoutSink:
             lines.append(_training_line(payload.get("record", {})))
         elif kind == "health" and self._wants_health(payload):
             lines.append(_health_line(event.tick, payload))
-        if lines:
-            out = self._out()
-            out.write("\n".join(lines) + "\n")
+        return lines
 
     def flush(self) -> None:
         """Flush the stream."""

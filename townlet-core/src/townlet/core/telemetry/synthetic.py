@@ -55,7 +55,7 @@ class SyntheticTown:
         self._agents: dict[str, dict[str, Any]] = {}
         for _ in range(n_agents):
             self._spawn()
-        self._objects = {
+        self._objects: dict[str, dict[str, Any]] = {
             oid: {
                 "type": kind,
                 "x": int(self._rng.integers(0, 48)),
