@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from townlet.core.config.models import TownletConfig
 from townlet.core.hooks import HookLoadFailure, make_plugin_manager
 from townlet.core.ports import Policy
 from townlet.core.registry import Registry
+from townlet.core.snapshots import load_snapshot, save_snapshot
 from townlet.core.telemetry.health import HubHealth
 from townlet.core.telemetry.hub import TelemetryHub
 from townlet.core.world.state import MILLS
@@ -69,14 +73,37 @@ class Simulation:
         """Hook plugins that failed to load (skipped)."""
         return self.hook_failures
 
+    def policy_hash(self) -> str:
+        """Stable digest of the policy's name and params (recorded in snapshots)."""
+        doc = json.dumps([self.config.policy.name, self.config.policy.params], sort_keys=True)
+        return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+    def save_snapshot(self, directory: Path) -> Path:
+        """Write ``DIR/snapshot-<tick>.townlet`` for the current tick."""
+        path = Path(directory) / f"snapshot-{self.world.tick:08d}.townlet"
+        policy = {"name": self.config.policy.name, "hash": self.policy_hash()}
+        return save_snapshot(self.world, path, policy=policy)
+
+    def resume(self, path: Path, *, migrate: bool = False) -> int:
+        """Continue from a snapshot; returns its tick. The world is unchanged on error."""
+        snap = load_snapshot(self.world, path, migrate=migrate)
+        self.hub.request_snapshot()
+        return int(snap.header["tick"])
+
     def run(
         self,
         ticks: int,
         *,
         on_tick: Callable[[int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        snapshot_every: int = 0,
+        snapshot_dir: Path | None = None,
     ) -> RunSummary:
-        """Run up to ``ticks`` ticks; ``should_stop`` is polled after every tick."""
+        """Run up to ``ticks`` ticks; ``should_stop`` is polled after every tick.
+
+        With ``snapshot_every`` > 0 a snapshot is written to ``snapshot_dir``
+        after every tick that is a multiple of it.
+        """
         world = self.world
         day = world.clock.ticks_per_day
         interrupted = False
@@ -91,6 +118,10 @@ class Simulation:
                     self.hub.publish_world(world.tick, world.observe())
                     if world.tick % day == 0:
                         self.hub.publish_metrics(world.tick, world.kpi_values(), scope="day")
+                if snapshot_every and snapshot_dir is not None and world.tick % snapshot_every == 0:
+                    self.save_snapshot(snapshot_dir)
+                if snapshot_every and snapshot_dir is not None and world.tick % snapshot_every == 0:
+                    self.save_snapshot(snapshot_dir)
                 if on_tick is not None:
                     on_tick(world.tick)
                 if should_stop is not None and should_stop():

@@ -25,6 +25,16 @@ __all__ = ["run"]
 @click.option("--seed", type=click.IntRange(min=0), help="Override the config's seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--snapshot-every", type=click.IntRange(min=1), help="Snapshot every N ticks.")
+@click.option(
+    "--snapshot-dir",
+    type=click.Path(path_type=Path),
+    default=Path("snapshots"),
+    show_default=True,
+    help="Where --snapshot-every writes.",
+)
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue from a snapshot file.")
+@click.option("--migrate", is_flag=True, help="Accept a snapshot from another config_id.")
 @config_options
 def run(
     config_path: Path | None,
@@ -33,6 +43,10 @@ def run(
     seed: int | None,
     quiet: bool,
     as_json: bool,
+    snapshot_every: int | None,
+    snapshot_dir: Path,
+    resume: Path | None,
+    migrate: bool,
     **options: Any,
 ) -> None:
     """Run CONFIG (default: the built-in town) and print a KPI summary.
@@ -46,6 +60,9 @@ def run(
     sim = Simulation(loaded.config, registry)
     for failure in sim.failures:
         click.echo(f"Warning: {failure}", err=True)
+    if resume is not None:
+        tick = sim.resume(resume, migrate=migrate)
+        click.echo(f"resumed from {resume} at tick {tick}", err=True)
     per_day = sim.world.clock.ticks_per_day
     total = ticks if ticks is not None else round((days if days is not None else 3) * per_day)
 
@@ -57,8 +74,12 @@ def run(
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
+        snaps: dict[str, Any] = {
+            "snapshot_every": snapshot_every or 0,
+            "snapshot_dir": snapshot_dir,
+        }
         if quiet or as_json:
-            summary = sim.run(total, should_stop=lambda: stop)
+            summary = sim.run(total, should_stop=lambda: stop, **snaps)
         else:
             with click.progressbar(length=total, label="simulating", file=sys.stderr) as bar:
                 step = max(1, total // 200)
@@ -66,6 +87,7 @@ def run(
                     total,
                     should_stop=lambda: stop,
                     on_tick=lambda t: bar.update(step) if t % step == 0 else None,
+                    **snaps,
                 )
     finally:
         signal.signal(signal.SIGINT, previous)
