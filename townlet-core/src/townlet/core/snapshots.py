@@ -112,7 +112,7 @@ def save_snapshot(
 
     arrays, state = capture(world)
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
     arrays_blob = buf.getvalue()
     state_blob = json.dumps(state, sort_keys=True).encode()
     header = {

@@ -55,7 +55,7 @@ def _array_homes(world: World) -> dict[str, tuple[object, str]]:
     """Every captured array: name → (owner object, attribute)."""
     homes: dict[str, tuple[object, str]] = {}
     for prefix, owner in (("agents", world.agents), ("objects", world.objects)):
-        for name in owner.arrays():  # type: ignore[attr-defined]
+        for name in owner.arrays():
             homes[f"{prefix}.{name}"] = (owner, name)
     for name in world.relations.arrays():
         homes[f"relations.{name}"] = (world.relations, name)
