@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from townlet.core.config.models import TownletConfig
+from townlet.core.console.bus import ConsoleBus
 from townlet.core.hooks import HookLoadFailure, make_plugin_manager
 from townlet.core.ports import Policy
 from townlet.core.registry import Registry
@@ -58,7 +59,12 @@ class RunSummary:
 class Simulation:
     """Builds the world, the policy and the telemetry hub a config names."""
 
-    def __init__(self, config: TownletConfig, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        config: TownletConfig,
+        registry: Registry | None = None,
+        console: ConsoleBus | None = None,
+    ) -> None:
         registry = registry or Registry()
         self.config = config
         pm, self.hook_failures = make_plugin_manager(registry)
@@ -67,6 +73,8 @@ class Simulation:
         self.policy.reset(self.world, self.world.rng.policy)
         self.hub = TelemetryHub.from_config(config.telemetry, registry)
         self._publish = bool(self.hub.sink_names)
+        self.console = console
+        """Commands queued on this bus apply at the start of each tick."""
 
     @property
     def failures(self) -> list[HookLoadFailure]:
@@ -112,6 +120,8 @@ class Simulation:
         started = time.perf_counter()
         try:
             for _ in range(ticks):
+                if self.console is not None:
+                    self.console.apply_pending(world)
                 world.step(self.policy.act(world))
                 done += 1
                 if self._publish:

@@ -77,8 +77,11 @@ def migration(from_version: int) -> Callable[[Migration], Migration]:
 
 @migration(from_version=1)
 def _add_stall_until(header: dict[str, Any], arrays: Arrays, state: dict[str, Any]) -> None:
-    """Version 2 added public arguments: agents carry ``stall_until`` (0 = not held up)."""
+    """Version 2 added public arguments (``stall_until``), console possession and a
+    console-adjustable collapse threshold (the SPEC default, 0.97)."""
     arrays["agents.stall_until"] = np.zeros_like(arrays["agents.spawned_at"])
+    arrays["world.possessed"] = np.zeros_like(arrays["world.employable"])
+    state["lifecycle"].setdefault("collapse_deficit", 0.97)
 
 
 class SnapshotError(TownletError):

@@ -63,13 +63,14 @@ def townlet() -> None:
 
 
 def _register() -> None:
-    from townlet.core.cli import config_cmds, plugins, run, snapshot
+    from townlet.core.cli import config_cmds, console, plugins, run, snapshot
 
     townlet.add_command(plugins.plugins)
     townlet.add_command(config_cmds.validate)
     townlet.add_command(config_cmds.config)
     townlet.add_command(run.run)
     townlet.add_command(snapshot.snapshot)
+    townlet.add_command(console.console)
 
 
 _register()

@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from townlet.core.cli.options import config_options, load_from_options
+from townlet.core.console.bus import ConsoleBus
+from townlet.core.console.server import ConsoleServer
 from townlet.core.registry import Registry
 from townlet.core.sim import RunSummary, Simulation
 
@@ -35,6 +37,11 @@ __all__ = ["run"]
 )
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue from a snapshot file.")
 @click.option("--migrate", is_flag=True, help="Accept a snapshot from another config_id.")
+@click.option(
+    "--console-port",
+    type=click.IntRange(0, 65535),
+    help="Serve the operator console on console.host:PORT (0: any free port).",
+)
 @config_options
 def run(
     config_path: Path | None,
@@ -47,6 +54,7 @@ def run(
     snapshot_dir: Path,
     resume: Path | None,
     migrate: bool,
+    console_port: int | None,
     **options: Any,
 ) -> None:
     """Run CONFIG (default: the built-in town) and print a KPI summary.
@@ -57,7 +65,15 @@ def run(
     if seed is not None:
         options["set_"] = (*options.get("set_", ()), f"seed={seed}")
     loaded = load_from_options(config_path, options, registry)
-    sim = Simulation(loaded.config, registry)
+    bus = ConsoleBus.from_config(loaded.config.console) if console_port is not None else None
+    sim = Simulation(loaded.config, registry, console=bus)
+    server = None
+    if bus is not None and console_port is not None:
+        cfg = loaded.config.console
+        server = ConsoleServer(bus, console_port, cfg.host, cfg.allow_remote)
+        server.start()
+        host, port = server.address
+        click.echo(f"console listening on {host}:{port}", err=True)
     for failure in sim.failures:
         click.echo(f"Warning: {failure}", err=True)
     if resume is not None:
@@ -91,6 +107,8 @@ def run(
                 )
     finally:
         signal.signal(signal.SIGINT, previous)
+        if server is not None:
+            server.stop()
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -71,6 +71,7 @@ class Lifecycle:
         self.max_exits_per_day = config.max_exits_per_day
         self.exit_cooldown = config.exit_cooldown
         self.spawn_delay = (config.spawn_delay_min, config.spawn_delay_max)
+        self.collapse_deficit = config.collapse_deficit
         self.collapse_ticks = np.zeros(n_slots, dtype=np.int32)
         self.neglect_ticks = np.zeros(n_slots, dtype=np.int32)
         self.unpaid_days = np.zeros(n_slots, dtype=np.int32)
@@ -105,7 +106,7 @@ class Lifecycle:
             )
         self.near_death = danger
         self.collapse_ticks = np.where(
-            a.alive & (deficit[:, 0] > cfg.collapse_deficit), self.collapse_ticks + 1, 0
+            a.alive & (deficit[:, 0] > self.collapse_deficit), self.collapse_ticks + 1, 0
         ).astype(np.int32)
         self.neglect_ticks += (a.alive & (deficit.max(axis=1) > cfg.neglect_deficit)).astype(
             np.int32

@@ -67,6 +67,7 @@ def _array_homes(world: World) -> dict[str, tuple[object, str]]:
         "forced",
         "employable",
         "walkable",
+        "possessed",
     ):
         homes[f"world.{name}"] = (world, name)
     for name in ("price", "price_multiplier", "stock"):
@@ -134,6 +135,7 @@ def capture(world: World) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]:
             "max_exits_per_day": life.max_exits_per_day,
             "exit_cooldown": life.exit_cooldown,
             "spawn_delay": list(life.spawn_delay),
+            "collapse_deficit": life.collapse_deficit,
         },
         "perturbations": {
             "active": [
@@ -189,6 +191,7 @@ _REQUIRED_STATE = {
         "max_exits_per_day",
         "exit_cooldown",
         "spawn_delay",
+        "collapse_deficit",
     ),
     "perturbations": ("active", "started", "next_id"),
     "rng": ("world", "events", "policy"),
@@ -278,6 +281,7 @@ def restore(world: World, arrays: Mapping[str, npt.NDArray[Any]], state: Mapping
     life.pending = [(int(t), int(slot)) for t, slot in lc["pending"]]
     life.mortality, life.max_exits_per_day = lc["mortality"], lc["max_exits_per_day"]
     life.exit_cooldown, life.spawn_delay = lc["exit_cooldown"], tuple(lc["spawn_delay"])
+    life.collapse_deficit = lc["collapse_deficit"]
     pert = world.perturbations
     pert.active = [Active(**p) for p in state["perturbations"]["active"]]
     pert.started, pert._next_id = (

@@ -172,6 +172,8 @@ class World:
         self.forced = np.full(wcfg.agents, NO, dtype=np.int8)
         """Option imposed on a slot (arranged meet, possession), or -1."""
         self.employable = np.ones(wcfg.agents, dtype=bool)
+        self.possessed = np.zeros(wcfg.agents, dtype=bool)
+        """Agents driven from the console (excluded from training data)."""
         self._closures: dict[str, npt.NDArray[np.bool_]] = {}
         self.kpi = Kpis(wcfg.agents)
         self.events: list[dict[str, Any]] = []
