@@ -59,9 +59,11 @@ def console(address: str, token: str | None, one_shot: str | None) -> None:
     if not host or not port.isdigit():
         raise click.BadParameter("expected HOST:PORT", param_hint="--connect")
     token = token or ""
-    lines = [one_shot] if one_shot is not None else None
     ok = True
-    if lines is None:
+    lines: Iterable[str]
+    if one_shot is not None:
+        lines = [one_shot]
+    else:
         click.echo(
             "townlet console: type a command, 'help' for the list, Ctrl-D to leave", err=True
         )
