@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from townlet.core.config.base import ConfigModel, ConfigPath, PluginChoice
+from townlet.core.console.config import ConsoleConfig
 from townlet.core.telemetry.config import TelemetryConfig
 from townlet.core.world.settings import WorldConfig
 
@@ -89,3 +90,4 @@ class TownletConfig(ConfigModel):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
