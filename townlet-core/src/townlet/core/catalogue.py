@@ -12,8 +12,25 @@ from typing import Final
 __all__ = ["FIRST_PARTY"]
 
 FIRST_PARTY: Final[dict[str, dict[str, str]]] = {
-    "observation_encoders": {},
-    "reward_stages": {},
+    "observation_encoders": {
+        "full": "townlet-core",
+        "hybrid": "townlet-core",
+        "compact": "townlet-core",
+    },
+    "reward_stages": {
+        "homeostasis": "townlet-core",
+        "shaping": "townlet-core",
+        "work": "townlet-core",
+        "survival": "townlet-core",
+        "terminal": "townlet-core",
+        "social_chat": "townlet-core",
+        "social_avoidance": "townlet-core",
+        "social_quality": "townlet-core",
+        "social_floor": "townlet-core",
+        "death_guard": "townlet-core",
+        "clip": "townlet-core",
+        "curiosity": "townlet-core",
+    },
     "training_strategies": {
         "ppo": "townlet-strategies",
         "bc": "townlet-strategies",

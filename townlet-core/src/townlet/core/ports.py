@@ -12,14 +12,18 @@ anything from here, although importing them for type checking is encouraged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from townlet.core.observations.spec import ObservationSpec
+    from townlet.core.rewards.context import RewardContext
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -69,25 +73,64 @@ class WorldView(Protocol):
 
 @runtime_checkable
 class ObservationEncoder(Plugin, Protocol):
-    """Turns the world into per-agent observation arrays."""
+    """Turns the world into per-agent observation arrays.
 
-    def encode(self, world: WorldView) -> Mapping[str, npt.NDArray[Any]]:
-        """Encode every agent of ``world`` in one call.
+    Built-ins: ``full``, ``hybrid`` (the default) and ``compact`` in
+    :mod:`townlet.core.observations`.
+    """
 
-        Returns named contiguous arrays whose first axis is the agent slot.
-        Must not mutate the world.
+    @property
+    def spec(self) -> ObservationSpec:
+        """The layout :meth:`encode` produces: components, shapes, dtypes, named
+        features with bounds, a version and a stable hash. Constant for the
+        encoder's lifetime; implement it as a property on the class."""
+        ...
+
+    def encode(
+        self,
+        world: WorldView,
+        out: MutableMapping[str, npt.NDArray[Any]] | None = None,
+    ) -> Mapping[str, npt.NDArray[Any]]:
+        """Encode every agent slot of ``world`` in one call.
+
+        Returns one contiguous array per spec component whose first axis is
+        the agent slot (rows of empty slots are zeros). When ``out`` is given
+        (preallocated arrays, e.g. slices of a batch buffer of many towns) the
+        values are written into it and it is returned. Must not mutate the
+        world.
+
+        An encoder may also offer ``encode_many(worlds, out=None)``, encoding
+        several towns of one geometry with their slots end to end; the vector
+        env uses it when present (the built-ins have it) and otherwise calls
+        :meth:`encode` once per town.
         """
         ...
 
 
 @runtime_checkable
 class RewardStage(Plugin, Protocol):
-    """One named term (or guardrail) of the reward pipeline."""
+    """One named term (or guardrail) of the reward pipeline.
 
-    def compute(self, world: WorldView, total: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Return this stage's per-agent contribution given the running total.
+    Stages run in the configured order; each returns its per-agent
+    contribution, which the pipeline adds to the running total and records in
+    the per-stage breakdown. A *guardrail* is a stage whose contribution
+    corrects the total so far (e.g. clipping). A stage may declare a class
+    attribute ``tags: frozenset[str]`` (``"social"``: switched off by the
+    deficit-floor guardrail; ``"terminal"``: exempt from the per-tick clip).
+    Built-ins live in :mod:`townlet.core.rewards`.
+    """
 
-        Must not mutate ``world`` or ``total``.
+    def reset(self, world: WorldView) -> None:
+        """Start of an episode: forget per-episode state (``world`` is fresh)."""
+        ...
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Return this stage's ``[n_slots]`` contribution for the tick just simulated.
+
+        ``ctx`` holds the world, facts about the tick (exits, spawns, needs
+        before and after, events by agent), the running total and the
+        breakdown of earlier stages. Must not mutate ``ctx`` or the world;
+        may update the stage's own state.
         """
         ...
 

@@ -16,6 +16,7 @@ from townlet.core.telemetry.config import TelemetryConfig
 from townlet.core.world.settings import WorldConfig
 
 __all__ = [
+    "DEFAULT_REWARD_STAGES",
     "ConfigPath",
     "FeaturesConfig",
     "ObservationsConfig",
@@ -54,14 +55,47 @@ class FeaturesConfig(ConfigModel):
 class ObservationsConfig(ConfigModel):
     """Observation encoder selection."""
 
-    encoder: str | None = Field(None, description="Observation encoder plugin name.")
-    params: dict[str, Any] = Field(default_factory=dict)
+    encoder: str | None = Field(
+        None, description="Observation encoder plugin name (None: hybrid, the default)."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Validated against the encoder's Params model."
+    )
+
+
+DEFAULT_REWARD_STAGES = (
+    "homeostasis",
+    "shaping",
+    "work",
+    "survival",
+    "terminal",
+    "social_chat",
+    "social_avoidance",
+    "social_quality",
+    "social_floor",
+    "death_guard",
+    "clip",
+)
+"""The standard pipeline: terms first, then the guardrails (docs/rewards.md)."""
 
 
 class RewardsConfig(ConfigModel):
-    """Reward pipeline: stages applied in order."""
+    """Reward pipeline: stages applied in order, then optional normalisation."""
 
-    stages: list[PluginChoice] = Field(default_factory=list)
+    stages: list[PluginChoice] = Field(
+        default_factory=lambda: [PluginChoice(name=n) for n in DEFAULT_REWARD_STAGES],
+        description="Reward stage plugins in order, each with its params; "
+        "the list replaces the standard one.",
+    )
+    normalise: bool = Field(
+        False, description="Divide rewards by their running std (logging stats are unaffected)."
+    )
+    normalise_warmup: int = Field(
+        1000, ge=0, le=10**9, description="Agent-ticks before normalisation starts (0..10^9)."
+    )
+    normalise_clip: float = Field(
+        10.0, gt=0, le=1000, description="Normalised rewards are clipped to ±this (0..1000]."
+    )
 
 
 class TrainingConfig(ConfigModel):

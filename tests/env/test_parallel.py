@@ -1,0 +1,144 @@
+"""The PettingZoo ParallelEnv: conformance, seeding, exits, arrivals, horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pettingzoo")
+
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+from tests.env.helpers import config, force_exit, force_spawn
+from townlet.core.env import TownletParallelEnv, parallel_env
+from townlet.core.errors import ConfigError, UnknownPluginError
+
+VARIANTS = ("full", "hybrid", "compact")
+
+
+@pytest.mark.parametrize("encoder", VARIANTS)
+def test_pettingzoo_api_and_seed_tests(encoder: str) -> None:
+    parallel_api_test(TownletParallelEnv(encoder=encoder, horizon=120), num_cycles=150)
+    parallel_seed_test(lambda: TownletParallelEnv(encoder=encoder, horizon=60))
+
+
+@pytest.mark.parametrize(("flatten", "mask_in_obs"), [(True, False), (True, True), (False, True)])
+def test_pettingzoo_api_for_other_layouts(flatten: bool, mask_in_obs: bool) -> None:
+    env = TownletParallelEnv(
+        encoder="compact", horizon=60, flatten=flatten, mask_in_obs=mask_in_obs
+    )
+    parallel_api_test(env, num_cycles=80)
+    obs, _ = env.reset(seed=0)
+    first = obs[env.agents[0]]
+    if flatten:
+        flat = first["observation"] if mask_in_obs else first
+        assert flat.shape == (env.spec.size,)
+    if mask_in_obs:
+        assert first["action_mask"].dtype == np.int8
+
+
+def test_reset_seed_reproduces_and_unseeded_resets_follow() -> None:
+    env = TownletParallelEnv(horizon=30)
+
+    def episode(seed: int | None) -> list[float]:
+        env.reset(seed=seed)
+        out = []
+        while env.agents:
+            _, rew, _, _, _ = env.step(dict.fromkeys(env.agents, 1))
+            out.append(sum(rew.values()))
+        return out
+
+    a = episode(5)
+    b1, b2 = episode(None), episode(None)
+    assert episode(5) == a
+    episode(5)
+    assert (episode(None), episode(None)) == (b1, b2)
+    assert b1 != a
+
+
+def test_observations_masks_and_infos() -> None:
+    env = TownletParallelEnv(encoder="full", horizon=10)
+    obs, infos = env.reset(seed=2)
+    assert env.agents == [f"agent_{i:03d}" for i in range(8)]
+    space = env.observation_space(env.agents[0])
+    for agent in env.agents:
+        assert space.contains(obs[agent])
+        mask = infos[agent]["action_mask"]
+        assert mask.dtype == np.int8 and mask.shape == (7,) and mask[0] == 1
+        np.testing.assert_array_equal(env.action_mask(agent), mask)
+    assert env.state().shape == (8 * env.spec.size,)
+
+
+def test_exits_terminate_only_the_leaver_and_newcomers_join() -> None:
+    env = TownletParallelEnv(horizon=200, max_newcomers=2)
+    env.reset(seed=1)
+    world = env.town.world
+    leaver = world.agent_ids[3]
+    force_exit(world, 3, "collapse")
+    obs, rew, term, _, _ = env.step(dict.fromkeys(env.agents, 0))
+    assert term[leaver] and not any(v for a, v in term.items() if a != leaver)
+    assert rew[leaver] == pytest.approx(-1.0)
+    assert not obs[leaver]["scalars"].any()
+    assert leaver not in env.agents and len(env.agents) == 7
+    arrived = None
+    for _ in range(40):
+        before = set(env.agents)
+        if not world.agents.alive[3] and _ == 30:
+            force_spawn(world, 3)
+        obs, rew, term, _, _ = env.step(dict.fromkeys(env.agents, 0))
+        new = set(env.agents) - before
+        if new:
+            (arrived,) = new
+            assert rew[arrived] == 0.0 and not term[arrived] and arrived in obs
+            assert (
+                obs[arrived]["scalars"][
+                    env.spec["scalars"].features.index(
+                        next(f for f in env.spec["scalars"].features if f.name == "ctx_reset_flag")
+                    )
+                ]
+                == 1.0
+            )
+            break
+    assert arrived is not None and arrived != leaver
+    assert arrived in env.possible_agents
+
+
+def test_truncation_at_the_horizon() -> None:
+    env = TownletParallelEnv(horizon=5)
+    env.reset(seed=0)
+    for step in range(5):
+        _, _, term, trunc, _ = env.step(dict.fromkeys(env.agents, 0))
+        assert all(trunc.values()) == (step == 4)
+        assert not any(term.values())
+    assert env.agents == []
+
+
+def test_constructor_forms(tmp_path) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text("extends: builtin:default\nconfig_id: small\nworld: {agents: 4}\n")
+    assert len(TownletParallelEnv(path).possible_agents) == 4
+    assert len(TownletParallelEnv(str(path)).possible_agents) == 4
+    assert len(TownletParallelEnv(overrides={"world.agents": 3}).possible_agents) == 3
+    assert len(TownletParallelEnv(overrides=["world.agents=5"]).possible_agents) == 5
+    env = TownletParallelEnv(
+        config("world.agents=2"), overrides={"features.lifecycle": True}, horizon=2000
+    )
+    assert env.config.features.lifecycle and len(env.possible_agents) == 2 + 2 * 2
+    assert parallel_env(encoder="compact").spec.encoder == "compact"
+    with pytest.raises(ConfigError):
+        TownletParallelEnv(overrides=["world.agents=0"])
+    with pytest.raises(UnknownPluginError, match="Unknown scenario 'no_such_town'"):
+        TownletParallelEnv(scenario="no_such_town")
+    with pytest.raises(ValueError, match="either"):
+        TownletParallelEnv(path, scenario="x")
+    with pytest.raises(ValueError, match="render_mode"):
+        TownletParallelEnv(render_mode="human")
+
+
+def test_render_returns_an_rgb_picture() -> None:
+    env = TownletParallelEnv(render_mode="rgb_array")
+    env.reset(seed=0)
+    image = env.render()
+    assert image is not None and image.dtype == np.uint8 and image.shape == (384, 384, 3)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 8
+    assert TownletParallelEnv().render() is None

@@ -1,0 +1,112 @@
+"""Vectorised towns: batched arrays, auto-reset, determinism, the multiprocess form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.env.helpers import force_exit
+from townlet.core.env import SubprocVectorTownEnv, VectorTownEnv
+from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
+
+
+def scripted_actions(venv: VectorTownEnv) -> np.ndarray:
+    policy = ScriptedPolicy(ScriptedPolicyParams())
+    return np.concatenate([policy.act(w) for w in venv.worlds])
+
+
+def test_batched_shapes_and_spec() -> None:
+    venv = VectorTownEnv(3, encoder="full", horizon=20)
+    obs, info = venv.reset(seed=1)
+    rows = 3 * 8
+    assert venv.num_rows == rows
+    for comp in venv.spec.components:
+        assert obs[comp.name].shape == (rows, *comp.shape)
+        assert obs[comp.name].dtype == np.float32
+    obs, rew, term, trunc, info = venv.step(np.zeros(rows, np.int64))
+    assert rew.shape == term.shape == trunc.shape == (rows,)
+    assert info["action_mask"].shape == (rows, 7) and info["alive"].all()
+    assert venv.spec.violations(obs) == []
+
+
+def test_towns_match_their_single_town_runs() -> None:
+    venv = VectorTownEnv(2, horizon=50)
+    venv.reset(seed=10)
+    single = VectorTownEnv(1, horizon=50)
+    single.reset(seed=11)  # town 1 of the batch starts from seed 10 + 1
+    for _ in range(30):
+        acts = scripted_actions(venv)
+        obs, rew, *_ = venv.step(acts)
+        obs1, rew1, *_ = single.step(acts[8:])
+        for k in obs:
+            np.testing.assert_array_equal(obs[k][8:], obs1[k])
+        np.testing.assert_array_equal(rew[8:], rew1)
+
+
+def test_auto_reset_at_the_horizon_keeps_final_observations() -> None:
+    venv = VectorTownEnv(2, horizon=10, reward_terms=True)
+    venv.reset(seed=0)
+    for _ in range(10):
+        obs, rew, _, trunc, info = venv.step(scripted_actions(venv))
+    assert info["reset_towns"] == [0, 1] and trunc.all() and info["final_mask"].all()
+    assert venv.worlds[0].tick == 0
+    final = info["final_obs"]["scalars"]
+    progress = venv.spec["scalars"].feature_names().index("scalars.episode.progress")
+    assert (final[:, progress] == 1.0).all() and (obs["scalars"][:, progress] == 0.0).all()
+    assert set(info["reward_terms"]) >= {"homeostasis", "clip"}
+    np.testing.assert_allclose(sum(info["reward_terms"].values()), rew, atol=1e-6)
+    obs, rew, _, trunc, info = venv.step(scripted_actions(venv))
+    assert not trunc.any() and info["reset_towns"] == []
+    assert venv.reward_stats().count == 11 * 16
+
+
+def test_exits_show_as_terminated_rows() -> None:
+    venv = VectorTownEnv(2, horizon=100)
+    venv.reset(seed=3)
+    force_exit(venv.worlds[1], 2)
+    _, rew, term, _, info = venv.step(scripted_actions(venv))
+    assert term[8 + 2] and term.sum() == 1 and rew[8 + 2] < -0.5
+    assert not info["alive"][8 + 2] and info["acted"][8 + 2]
+    _, _, term, _, info = venv.step(scripted_actions(venv))
+    assert not term.any() and not info["acted"][8 + 2]
+
+
+def test_same_seed_same_numbers() -> None:
+    def run() -> list[bytes]:
+        venv = VectorTownEnv(2, encoder="compact", horizon=15)
+        venv.reset(seed=4)
+        rng = np.random.default_rng(0)
+        out = []
+        for _ in range(40):
+            obs, rew, *_ = venv.step(rng.integers(0, 7, venv.num_rows))
+            out.append(obs["scalars"].tobytes() + rew.tobytes())
+        return out
+
+    assert run() == run()
+
+
+def test_subprocess_towns_equal_in_process_towns() -> None:
+    local = VectorTownEnv(4, encoder="compact", horizon=25)
+    with SubprocVectorTownEnv(4, encoder="compact", horizon=25, num_workers=2) as remote:
+        local.reset(seed=7)
+        remote.reset(seed=7)
+        rng = np.random.default_rng(1)
+        for _ in range(60):
+            acts = rng.integers(0, 7, local.num_rows)
+            lo, lr, _, ltr, li = local.step(acts)
+            ro, rr, _, rtr, ri = remote.step(acts)
+            for k in lo:
+                np.testing.assert_array_equal(lo[k], ro[k])
+            np.testing.assert_array_equal(lr, rr)
+            np.testing.assert_array_equal(ltr, rtr)
+            assert li["reset_towns"] == ri["reset_towns"]
+        assert remote.reward_stats().count == local.reward_stats().count
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="num_towns"):
+        VectorTownEnv(0)
+    with pytest.raises(ValueError, match="num_workers"):
+        SubprocVectorTownEnv(2, num_workers=3)
+    with pytest.raises(RuntimeError, match="reset"):
+        VectorTownEnv(1).step(np.zeros(8, np.int64))

@@ -1,0 +1,157 @@
+"""One town as an environment: world, encoder and reward pipeline, by agent slot.
+
+:class:`Town` is what every env form shares. It resets by building a fresh
+world from the config with the requested seed, steps it with one option per
+slot, computes rewards, encodes observations into caller-provided buffers and
+reports, per slot, who acted, who exited (terminated), who arrived and
+whether the horizon was reached (truncated).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.config.loader import load_config, parse_override
+from townlet.core.config.models import TownletConfig
+from townlet.core.observations.build import build_encoder
+from townlet.core.ports import ObservationEncoder
+from townlet.core.registry import Registry
+from townlet.core.rewards.pipeline import RewardPipeline
+from townlet.core.world.world import World
+
+__all__ = ["ConfigSource", "StepResult", "Town", "resolve_config"]
+
+ConfigSource = TownletConfig | str | Path | None
+"""A config object, a YAML path, ``builtin:NAME`` or ``scenario:NAME``; None: the default town."""
+
+
+def resolve_config(
+    config: ConfigSource = None,
+    *,
+    scenario: str | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+    registry: Registry | None = None,
+) -> TownletConfig:
+    """Turn the env constructor's config arguments into a validated config.
+
+    ``overrides`` are ``"key.path=value"`` strings or a ``{"key.path": value}``
+    mapping, applied like ``--set`` on the command line.
+    """
+    if config is not None and scenario is not None:
+        raise ValueError("pass either a config or a scenario name, not both")
+    texts = (
+        [f"{k}={_yaml_value(v)}" for k, v in overrides.items()]
+        if isinstance(overrides, Mapping)
+        else list(overrides)
+    )
+    parsed = [parse_override(t) for t in texts]
+    if isinstance(config, TownletConfig):
+        if not parsed:
+            return config
+        data = config.model_dump(mode="json")
+        for ov in parsed:
+            target: Any = data
+            for part in ov.loc[:-1]:
+                target = target.setdefault(part, {}) if isinstance(target, dict) else target[part]
+            target[ov.loc[-1]] = ov.value
+        return TownletConfig.model_validate(data)
+    source = f"scenario:{scenario}" if scenario is not None else config
+    return load_config(source, overrides=parsed, registry=registry).config
+
+
+def _yaml_value(value: Any) -> str:
+    """JSON is YAML, and quoting keeps strings like ``off`` strings."""
+    return json.dumps(value)
+
+
+@dataclass
+class StepResult:
+    """Per-slot outcome of one tick."""
+
+    rewards: npt.NDArray[np.float32]
+    acted: npt.NDArray[np.bool_]
+    """Slots whose agent was alive before the tick."""
+    terminated: npt.NDArray[np.bool_]
+    """Slots whose agent exited during the tick."""
+    spawned: npt.NDArray[np.bool_]
+    """Slots holding a newcomer that arrived during the tick."""
+    truncated: bool
+    """The episode horizon was reached: every living agent is truncated."""
+    ids_before: tuple[str, ...]
+    """Agent id of each slot before the tick."""
+
+
+class Town:
+    """A town stepped by agent slot (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: TownletConfig,
+        *,
+        horizon: int = 1000,
+        encoder: ObservationEncoder | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1 (got {horizon})")
+        self.config = config
+        self.horizon = horizon
+        self.registry = registry or Registry()
+        self.encoder = encoder or build_encoder(config, self.registry, {"horizon": horizon})
+        self.pipeline = RewardPipeline.from_config(config, self.registry)
+        self.world: World | None = None
+        self.seed = config.seed
+
+    @property
+    def n_slots(self) -> int:
+        """Agent slots of the town (fixed by ``world.agents``)."""
+        return self.config.world.agents
+
+    def reset(self, seed: int | None = None) -> World:
+        """Build a fresh world (with ``seed`` when given) and start an episode."""
+        self.seed = self.config.seed if seed is None else int(seed)
+        cfg = self.config.model_copy(update={"seed": self.seed})
+        self.world = World.from_config(cfg)
+        self.pipeline.reset(self.world)
+        return self.world
+
+    def step(self, options: npt.NDArray[np.integer[Any]]) -> StepResult:
+        """Advance one tick with one option per slot; compute rewards."""
+        world = self.world
+        if world is None:
+            raise RuntimeError("reset() the town before stepping it")
+        ids_before = tuple(world.agent_ids)
+        self.pipeline.carry_over(world)
+        world.step(options)
+        rewards = self.pipeline.compute(world)
+        facts = self.pipeline.facts
+        assert facts is not None
+        return StepResult(
+            rewards=rewards,
+            acted=facts.acted,
+            terminated=facts.exited,
+            spawned=facts.spawned,
+            truncated=world.tick >= self.horizon,
+            ids_before=ids_before,
+        )
+
+    def encode(
+        self, out: MutableMapping[str, npt.NDArray[np.float32]] | None = None
+    ) -> Mapping[str, npt.NDArray[np.float32]]:
+        """Observations of every slot (into ``out`` when given)."""
+        if self.world is None:
+            raise RuntimeError("reset() the town before encoding it")
+        return self.encoder.encode(self.world, out)
+
+    def action_masks(self) -> npt.NDArray[np.bool_]:
+        """``[n_slots, options]`` option masks (all False for empty slots)."""
+        if self.world is None:
+            raise RuntimeError("reset() the town first")
+        return self.world.action_masks()

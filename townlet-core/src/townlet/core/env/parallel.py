@@ -1,0 +1,288 @@
+"""The PettingZoo ``ParallelEnv`` of one town.
+
+Agents are named by their town id (``agent_000``, …). Each step takes a dict
+of options (ints, see ``townlet.core.world.options.OPTIONS``) for the living
+agents and returns per-agent dicts:
+
+- observations as the encoder's spec says (a ``Dict`` of components, or one
+  flat ``Box``; optionally with the action mask inside);
+- ``infos[agent]["action_mask"]``: the int8 option mask for the next step;
+- ``terminations[agent]`` is True on the step the agent leaves town (the
+  others continue); ``truncations`` are True for everyone at the horizon;
+- newcomers appear in ``agents`` (and in that step's dicts) when they arrive.
+
+``reset(seed=s)`` builds a fresh world with seed ``s``, so the same seed and
+actions give the same episode. ``render()`` returns an RGB array.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from townlet.core.env._town import ConfigSource, StepResult, Town, resolve_config
+from townlet.core.env.render import render_rgb
+from townlet.core.env.spaces import action_space, observation_space
+from townlet.core.observations.spec import ObservationSpec
+from townlet.core.registry import Registry
+from townlet.core.world.options import OPTIONS, Option
+
+__all__ = ["TownletParallelEnv"]
+
+AgentID = str
+Obs = Any
+
+
+class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
+    """One town as a PettingZoo parallel env (see the module docstring).
+
+    ``TownletParallelEnv()`` is the default town. ``config`` may be a config
+    object, a YAML path or ``builtin:NAME``; ``scenario`` names a scenario
+    plugin; ``overrides`` (``["world.agents=4"]`` or ``{"world.agents": 4}``)
+    apply on top. ``encoder`` overrides ``observations.encoder``.
+    ``horizon`` is the episode length in ticks. ``max_newcomers`` sizes
+    ``possible_agents`` (default: the lifecycle's exit cap over the horizon, at
+    most 1024; later arrivals are appended).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "townlet_v0",
+        "render_modes": ["rgb_array"],
+        "render_fps": 4,
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self,
+        config: ConfigSource = None,
+        *,
+        scenario: str | None = None,
+        overrides: Sequence[str] | Mapping[str, Any] = (),
+        encoder: str | None = None,
+        horizon: int = 1000,
+        flatten: bool = False,
+        mask_in_obs: bool = False,
+        info_rewards: bool = False,
+        max_newcomers: int | None = None,
+        render_mode: str | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        extra = dict(overrides) if isinstance(overrides, Mapping) else list(overrides)
+        if encoder is not None:
+            if isinstance(extra, dict):
+                extra["observations.encoder"] = encoder
+            else:
+                extra.append(f"observations.encoder={encoder}")
+        cfg = resolve_config(config, scenario=scenario, overrides=extra, registry=registry)
+        self.town = Town(cfg, horizon=horizon, registry=registry)
+        self.config = cfg
+        self.horizon = horizon
+        self.flatten = flatten
+        self.mask_in_obs = mask_in_obs
+        self.info_rewards = info_rewards
+        self.render_mode = render_mode
+        self._obs_space = observation_space(self.spec, flatten=flatten, mask_in_obs=mask_in_obs)
+        self._act_space = action_space()
+        n = cfg.world.agents
+        if max_newcomers is None:
+            days = math.ceil(horizon / cfg.world.ticks_per_day)
+            lifecycle = getattr(cfg.world, "lifecycle", None)
+            cap = int(getattr(lifecycle, "max_exits_per_day", 2))
+            max_newcomers = min(cap * days, 1024) if cfg.features.lifecycle else 0
+        self.possible_agents: list[AgentID] = [f"agent_{k:03d}" for k in range(n + max_newcomers)]
+        self.agents: list[AgentID] = []
+        self._slot_of: dict[AgentID, int] = {}
+        self._seeds: np.random.Generator | None = None
+        self._options = np.zeros(n, dtype=np.int64)
+        self._no_actions = np.zeros(len(OPTIONS), dtype=np.int8)
+
+    # -- spaces ------------------------------------------------------------
+
+    @property
+    def spec(self) -> ObservationSpec:
+        """The observation encoder's spec."""
+        return self.town.encoder.spec
+
+    def observation_space(self, agent: AgentID) -> spaces.Space[Any]:
+        """The same space object for every agent."""
+        return self._obs_space
+
+    def action_space(self, agent: AgentID) -> spaces.Space[Any]:
+        """``Discrete(7)``: one option per step; masked options are ignored by the town."""
+        return self._act_space
+
+    # -- episode -------------------------------------------------------------
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[AgentID, Obs], dict[AgentID, dict[str, Any]]]:
+        """Start an episode in a fresh world; ``seed`` fixes it (and later unseeded resets)."""
+        if seed is not None:
+            self._seeds = np.random.default_rng(seed)
+            world_seed = int(seed)
+        elif self._seeds is None:
+            self._seeds = np.random.default_rng(self.config.seed)
+            world_seed = self.config.seed
+        else:
+            world_seed = int(self._seeds.integers(2**31 - 1))
+        world = self.town.reset(world_seed)
+        self._sync_agents()
+        self._extend_possible(self.agents)
+        views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
+        obs = {agent: views[self._slot_of[agent]][0] for agent in self.agents}
+        infos = {agent: {"action_mask": views[self._slot_of[agent]][1]} for agent in self.agents}
+        return obs, infos
+
+    def step(
+        self, actions: Mapping[AgentID, Any]
+    ) -> tuple[
+        dict[AgentID, Obs],
+        dict[AgentID, float],
+        dict[AgentID, bool],
+        dict[AgentID, bool],
+        dict[AgentID, dict[str, Any]],
+    ]:
+        """Apply one option per living agent (missing ones wait) and advance one tick."""
+        if self.town.world is None:
+            raise RuntimeError("reset() the env before stepping it")
+        opts = self._options
+        opts[:] = Option.WAIT
+        slot_of = self._slot_of
+        for agent, action in actions.items():
+            slot = slot_of.get(agent)
+            if slot is not None:
+                opts[slot] = int(action)
+        before = self.agents
+        result = self.town.step(opts)
+        self._sync_agents()
+        known = set(before)
+        newcomers = [a for a in self.agents if a not in known]
+        self._extend_possible(newcomers)
+        return self._outputs(result, before, newcomers)
+
+    def _outputs(
+        self, result: StepResult, before: list[AgentID], newcomers: list[AgentID]
+    ) -> tuple[
+        dict[AgentID, Obs],
+        dict[AgentID, float],
+        dict[AgentID, bool],
+        dict[AgentID, bool],
+        dict[AgentID, dict[str, Any]],
+    ]:
+        world = self.town.world
+        assert world is not None
+        views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
+        old_slot = {aid: i for i, aid in enumerate(result.ids_before) if aid}
+        slot_of = self._slot_of
+        rewards = result.rewards.tolist()
+        term = result.terminated.tolist()
+        trunc = result.truncated
+        obs: dict[AgentID, Obs] = {}
+        rew: dict[AgentID, float] = {}
+        terminations: dict[AgentID, bool] = {}
+        truncations: dict[AgentID, bool] = {}
+        infos: dict[AgentID, dict[str, Any]] = {}
+        terms = self.town.pipeline.breakdown if self.info_rewards else None
+        for agent in before:
+            slot = old_slot[agent]
+            gone = term[slot]
+            obs[agent] = self._zero_obs() if gone else views[slot][0]
+            rew[agent] = rewards[slot]
+            terminations[agent] = gone
+            truncations[agent] = trunc and not gone
+            mask = self._no_actions.copy() if gone else views[slot][1]
+            info: dict[str, Any] = {"action_mask": mask}
+            if terms is not None:
+                info["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
+            infos[agent] = info
+        for agent in newcomers:
+            slot = slot_of[agent]
+            obs[agent] = views[slot][0]
+            rew[agent] = 0.0
+            terminations[agent] = False
+            truncations[agent] = trunc
+            infos[agent] = {"action_mask": views[slot][1]}
+        if trunc:
+            self.agents = []
+            self._slot_of = {}
+        return obs, rew, terminations, truncations, infos
+
+    def _row_views(
+        self, arrays: Mapping[str, npt.NDArray[np.float32]], masks: npt.NDArray[np.int8]
+    ) -> list[tuple[Obs, npt.NDArray[np.int8]]]:
+        """(observation, mask) of every slot, as views into this step's arrays."""
+        mask_rows = list(masks)
+        if self.flatten:
+            flat = list(self.spec.flatten(dict(arrays)))
+            if self.mask_in_obs:
+                return [
+                    ({"observation": f, "action_mask": m}, m)
+                    for f, m in zip(flat, mask_rows, strict=True)
+                ]
+            return list(zip(flat, mask_rows, strict=True))
+        names = self.spec.names
+        columns = [list(arrays[name]) for name in names]
+        out: list[tuple[Obs, npt.NDArray[np.int8]]] = []
+        for slot, m in enumerate(mask_rows):
+            o: dict[str, Any] = {name: col[slot] for name, col in zip(names, columns, strict=True)}
+            if self.mask_in_obs:
+                o["action_mask"] = m
+            out.append((o, m))
+        return out
+
+    def _zero_obs(self) -> Obs:
+        """The observation of an agent that has just left: all zeros, nothing allowed."""
+        if self.flatten:
+            flat = np.zeros(self.spec.size, dtype=np.float32)
+            if self.mask_in_obs:
+                return {"observation": flat, "action_mask": self._no_actions.copy()}
+            return flat
+        o: dict[str, Any] = {c.name: np.zeros(c.shape, dtype=c.dtype) for c in self.spec.components}
+        if self.mask_in_obs:
+            o["action_mask"] = self._no_actions.copy()
+        return o
+
+    def _sync_agents(self) -> None:
+        world = self.town.world
+        assert world is not None
+        alive = world.agents.alive
+        ids = world.agent_ids
+        self._slot_of = {ids[i]: int(i) for i in np.flatnonzero(alive)}
+        self.agents = list(self._slot_of)
+
+    def _extend_possible(self, agents: list[AgentID]) -> None:
+        known = set(self.possible_agents)
+        self.possible_agents.extend(a for a in agents if a not in known)
+
+    # -- extras ---------------------------------------------------------------
+
+    def action_mask(self, agent: AgentID) -> npt.NDArray[np.int8]:
+        """The option mask of a living agent for the next step."""
+        world = self.town.world
+        assert world is not None
+        mask: npt.NDArray[np.int8] = world.action_masks()[self._slot_of[agent]].astype(np.int8)
+        return mask
+
+    def render(self) -> npt.NDArray[np.uint8] | None:
+        """An RGB array of the town (``render_mode="rgb_array"``), else None."""
+        if self.render_mode != "rgb_array" or self.town.world is None:
+            return None
+        return render_rgb(self.town.world)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def state(self) -> npt.NDArray[np.float32]:
+        """Global state: every slot's flat observation, concatenated."""
+        world = self.town.world
+        if world is None:
+            raise RuntimeError("reset() the env first")
+        return self.spec.flatten(dict(self.town.encode())).ravel()

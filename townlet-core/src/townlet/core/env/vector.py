@@ -1,0 +1,235 @@
+"""Many towns stepped together, with batched arrays and auto-reset.
+
+Rows are agent slots: town ``t``'s slots are rows ``t·S … t·S + S − 1`` of
+every array (``S = world.agents``). Each :meth:`VectorTownEnv.step` takes one
+option per row and returns:
+
+- ``obs``: one array per spec component, ``[T·S, …]``;
+- ``rewards`` ``[T·S]`` float32; ``terminated`` ``[T·S]`` (the row's agent left
+  town this step); ``truncated`` ``[T·S]`` (its town hit the horizon);
+- ``info``: ``alive`` (rows holding an agent now), ``acted`` (rows whose agent
+  acted this step: train on these), ``spawned`` (a newcomer arrived),
+  ``action_mask`` ``[T·S, 7]``, ``reset_towns`` (towns that auto-reset this
+  step), ``final_obs`` (the last observation of rows of those towns, for
+  bootstrapping) and, with ``reward_terms=True``, each stage's rewards.
+
+A town that reaches the horizon is reset at once (same step) with the next
+seed of its own seed stream; the returned ``obs`` are the new episode's
+first. The arrays are buffers reused by every step: copy what you keep.
+Town ``g`` of ``reset(seed=s)`` starts from world seed ``s + g``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.env._town import ConfigSource, Town, resolve_config
+from townlet.core.observations.build import build_encoder
+from townlet.core.observations.spec import ObservationSpec
+from townlet.core.registry import Registry
+from townlet.core.rewards.stats import RunningStats
+from townlet.core.world.options import OPTIONS
+from townlet.core.world.world import World
+
+__all__ = ["VectorTownEnv", "buffer_layout"]
+
+Arrays = dict[str, npt.NDArray[Any]]
+Info = dict[str, Any]
+
+
+def buffer_layout(spec: ObservationSpec, rows: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name → (shape, dtype) of every buffer a vector env of ``rows`` rows fills."""
+    layout: dict[str, tuple[tuple[int, ...], str]] = {}
+    for comp in spec.components:
+        layout[f"obs.{comp.name}"] = ((rows, *comp.shape), comp.dtype)
+        layout[f"final.{comp.name}"] = ((rows, *comp.shape), comp.dtype)
+    layout.update(
+        {
+            "rewards": ((rows,), "float32"),
+            "terminated": ((rows,), "bool"),
+            "truncated": ((rows,), "bool"),
+            "alive": ((rows,), "bool"),
+            "acted": ((rows,), "bool"),
+            "spawned": ((rows,), "bool"),
+            "final_mask": ((rows,), "bool"),
+            "action_mask": ((rows, len(OPTIONS)), "bool"),
+            "actions": ((rows,), "int64"),
+        }
+    )
+    return layout
+
+
+class VectorTownEnv:
+    """``num_towns`` towns in this process (see the module docstring)."""
+
+    def __init__(
+        self,
+        num_towns: int = 8,
+        config: ConfigSource = None,
+        *,
+        scenario: str | None = None,
+        overrides: Sequence[str] | Mapping[str, Any] = (),
+        encoder: str | None = None,
+        horizon: int = 1000,
+        reward_terms: bool = False,
+        registry: Registry | None = None,
+        town_offset: int = 0,
+        buffers: Mapping[str, npt.NDArray[Any]] | None = None,
+    ) -> None:
+        if num_towns < 1:
+            raise ValueError(f"num_towns must be >= 1 (got {num_towns})")
+        extra: Sequence[str] | Mapping[str, Any] = overrides
+        if encoder is not None:
+            extra = (
+                {**overrides, "observations.encoder": encoder}
+                if isinstance(overrides, Mapping)
+                else [*overrides, f"observations.encoder={encoder}"]
+            )
+        registry = registry or Registry()
+        self.config = resolve_config(config, scenario=scenario, overrides=extra, registry=registry)
+        self.horizon = horizon
+        enc = build_encoder(self.config, registry, {"horizon": horizon})
+        self.towns = [
+            Town(self.config, horizon=horizon, encoder=enc, registry=registry)
+            for _ in range(num_towns)
+        ]
+        self.num_towns = num_towns
+        self.slots = self.config.world.agents
+        self.num_rows = num_towns * self.slots
+        self.spec: ObservationSpec = enc.spec
+        self.town_offset = town_offset
+        self.reward_terms = reward_terms
+        layout = buffer_layout(self.spec, self.num_rows)
+        if buffers is None:
+            self.buffers: dict[str, npt.NDArray[Any]] = {
+                k: np.zeros(shape, dtype=dtype) for k, (shape, dtype) in layout.items()
+            }
+        else:
+            self.buffers = dict(buffers)
+            for key, (shape, dtype) in layout.items():
+                got = self.buffers[key]
+                if got.shape != shape or got.dtype != np.dtype(dtype):
+                    raise ValueError(f"buffer {key}: {got.shape} {got.dtype}, want {shape} {dtype}")
+        b = self.buffers
+        self.obs: Arrays = {c.name: b[f"obs.{c.name}"] for c in self.spec.components}
+        self.final_obs: Arrays = {c.name: b[f"final.{c.name}"] for c in self.spec.components}
+        self._views: list[MutableMapping[str, npt.NDArray[np.float32]]] = [
+            {name: arr[self._rows(t)] for name, arr in self.obs.items()} for t in range(num_towns)
+        ]
+        self._seeds: list[np.random.Generator] = []
+        self._encode_many = getattr(enc, "encode_many", None)
+        self.terms: dict[str, npt.NDArray[np.float32]] = {}
+
+    def _rows(self, t: int) -> slice:
+        return slice(t * self.slots, (t + 1) * self.slots)
+
+    @property
+    def worlds(self) -> list[World]:
+        """The current world of each town (after :meth:`reset`)."""
+        worlds = [town.world for town in self.towns]
+        if any(w is None for w in worlds):
+            raise RuntimeError("reset() the vector env first")
+        return worlds  # type: ignore[return-value]
+
+    def reset(self, seed: int | None = None) -> tuple[Arrays, Info]:
+        """Start every town afresh; town ``g`` gets world seed ``seed + g``."""
+        base = self.config.seed if seed is None else int(seed)
+        self._seeds = []
+        b = self.buffers
+        for t, town in enumerate(self.towns):
+            g = self.town_offset + t
+            self._seeds.append(np.random.default_rng([base, g]))
+            town.reset(base + g)
+        self._observe()
+        b["rewards"][:] = 0.0
+        for key in ("terminated", "truncated", "acted", "spawned", "final_mask"):
+            b[key][:] = False
+        return self.obs, self._info([])
+
+    def _observe(self) -> None:
+        """Encode every town into the observation buffers; refresh alive and masks."""
+        worlds = self.worlds
+        encoded = False
+        if self._encode_many is not None:
+            try:
+                self._encode_many(worlds, self.obs)
+                encoded = True
+            except ValueError:  # towns of different geometry: one at a time
+                self._encode_many = None
+        if not encoded:
+            for t, town in enumerate(self.towns):
+                town.encode(self._views[t])
+        b = self.buffers
+        b["alive"][:] = np.concatenate([w.agents.alive for w in worlds])
+        b["action_mask"][:] = np.concatenate([w.action_masks() for w in worlds])
+
+    def step(
+        self, actions: npt.NDArray[np.integer[Any]] | None = None
+    ) -> tuple[Arrays, npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_], Info]:
+        """One tick of every town; ``actions`` is ``[T·S]`` options (default: the
+        ``actions`` buffer, which a caller may fill in place)."""
+        if not self._seeds:
+            raise RuntimeError("reset() the vector env before stepping it")
+        b = self.buffers
+        if actions is not None:
+            b["actions"][:] = actions
+        acts = b["actions"]
+        rewards, term, trunc = b["rewards"], b["terminated"], b["truncated"]
+        b["final_mask"][:] = False
+        reset_towns: list[int] = []
+        for t, town in enumerate(self.towns):
+            rows = self._rows(t)
+            res = town.step(acts[rows])
+            rewards[rows] = res.rewards
+            term[rows] = res.terminated
+            b["acted"][rows] = res.acted
+            b["spawned"][rows] = res.spawned
+            if self.reward_terms:
+                self._copy_terms(t)
+            if res.truncated:
+                trunc[rows] = res.acted & ~res.terminated
+                town.encode({k: v[rows] for k, v in self.final_obs.items()})
+                b["final_mask"][rows] = True
+                town.reset(int(self._seeds[t].integers(2**31 - 1)))
+                reset_towns.append(t)
+            else:
+                trunc[rows] = False
+        self._observe()
+        return self.obs, rewards, term, trunc, self._info(reset_towns)
+
+    def _copy_terms(self, t: int) -> None:
+        breakdown = self.towns[t].pipeline.breakdown
+        for label, values in breakdown.items():
+            arr = self.terms.get(label)
+            if arr is None:
+                arr = self.terms[label] = np.zeros(self.num_rows, dtype=np.float32)
+            arr[self._rows(t)] = values
+
+    def _info(self, reset_towns: list[int]) -> Info:
+        b = self.buffers
+        info: Info = {
+            "alive": b["alive"],
+            "acted": b["acted"],
+            "spawned": b["spawned"],
+            "action_mask": b["action_mask"],
+            "reset_towns": reset_towns,
+            "final_obs": self.final_obs,
+            "final_mask": b["final_mask"],
+        }
+        if self.reward_terms:
+            info["reward_terms"] = self.terms
+        return info
+
+    def reward_stats(self) -> RunningStats:
+        """Running stats of the rewards of every town, merged."""
+        out = RunningStats()
+        for town in self.towns:
+            out.merge(town.pipeline.stats)
+        return out
+
+    def close(self) -> None:
+        """Nothing to release in-process."""

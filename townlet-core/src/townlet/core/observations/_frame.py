@@ -1,0 +1,272 @@
+"""What every part of an encoder reads, gathered once per call, for one or many towns.
+
+A :class:`Frame` lays the agent slots of one or more towns end to end as
+*rows* and gathers, once per ``encode`` call, everything the features read:
+agent arrays (concatenated when there are several towns), per-town values
+broadcast to rows (time of day, weather, prices), object holders as global
+rows, ties as global rows, and the towns' distance and next-step fields
+stacked as ``[T, O, H, W]``. Towns encoded together must share their
+geometry (the same town file), as the towns of a vector env do.
+
+:class:`FrameCache` keeps what only changes when a town is rebuilt, its
+weather changes or tiles close: padded static layers and the stacked fields.
+It copies a town's fields into the stack only when that town's field arrays
+change identity, so a batch of towns costs one gather per feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.world.affordances import ITEMS
+from townlet.core.world.townmap import OBJECT_TYPES, TownMap
+from townlet.core.world.weather import WEATHERS
+
+if TYPE_CHECKING:
+    from townlet.core.world.world import World
+
+__all__ = ["DIST_SCALE", "Frame", "FrameCache", "squash"]
+
+DIST_SCALE: Final = 20.0
+"""Distances ``d`` are squashed to ``d / (d + DIST_SCALE)`` in [0, 1)."""
+WALL: Final = -1.0
+_MEAL: Final = ITEMS.index("meal")
+
+
+def squash(d: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    """Map path costs in [0, inf] to [0, 1]; unreachable (inf) becomes 1."""
+    with np.errstate(invalid="ignore"):
+        out = d / (d + np.float32(DIST_SCALE))
+    out[~np.isfinite(d)] = 1.0
+    return out.astype(np.float32, copy=False)
+
+
+def _static_layer(
+    town: TownMap, walkable: npt.NDArray[np.bool_], pad: int
+) -> npt.NDArray[np.float32]:
+    """``[H+2p, W+2p]``: -1 wall or off-map, 0 open, (k+1)/9 object of type k."""
+    objects = np.where(walkable, np.float32(0.0), np.float32(WALL)).astype(np.float32)
+    codes = np.array(
+        [(OBJECT_TYPES.index(t) + 1) / len(OBJECT_TYPES) for t in town.object_types],
+        dtype=np.float32,
+    )
+    if codes.size:
+        objects[town.object_xy[:, 1], town.object_xy[:, 0]] = codes
+    return np.pad(objects, pad, constant_values=WALL)
+
+
+def _home_fridges(town: TownMap) -> npt.NDArray[np.int64]:
+    types = np.asarray(town.object_types)
+    places = np.asarray(town.object_places)
+    out = []
+    for place in town.place_of_kind("home"):
+        found = np.flatnonzero((places == place) & (types == "fridge"))
+        out.append(int(found[0]) if found.size else -1)
+    return np.array(out or [-1], dtype=np.int64)
+
+
+class FrameCache:
+    """Per-town layers and stacked fields that outlive one call (see the module docstring)."""
+
+    def __init__(self, pad: int) -> None:
+        self.pad = pad
+        self._static: list[tuple[Any, Any, npt.NDArray[np.float32]]] = []
+        self._stack_src: list[Any] = []
+        self._static_src: list[Any] = []
+        self.dist = np.zeros((0, 0, 0, 0), dtype=np.float32)
+        self.step = np.zeros((0, 0, 0, 0), dtype=np.int8)
+        self.static = np.zeros((0, 0, 0), dtype=np.float32)
+        self._geometry: tuple[int, ...] = ()
+        self.home_fridge = np.zeros(1, dtype=np.int64)
+        self.showers = np.zeros(0, dtype=np.int64)
+        self.tills = np.zeros(0, dtype=np.int64)
+
+    def _check_geometry(self, worlds: Sequence[World]) -> None:
+        key = tuple(id(w.town) for w in worlds)
+        if key == self._geometry:
+            return
+        first = worlds[0].town
+        for w in worlds[1:]:
+            t = w.town
+            if t.shape != first.shape or not np.array_equal(t.object_xy, first.object_xy):
+                raise ValueError("towns encoded together must share one town geometry")
+        self.home_fridge = _home_fridges(first)
+        self.showers = first.objects_of_type("shower")
+        self.tills = first.objects_of_type("till")
+        self._geometry = key
+
+    def update(self, worlds: Sequence[World]) -> None:
+        """Refresh the layers and stacks of towns that changed since the last call."""
+        self._check_geometry(worlds)
+        t_count = len(worlds)
+        first = worlds[0]
+        if t_count == 1:
+            self.dist = first.fields.dist[None]
+            self.step = first.fields.step[None]
+            self.static = self._layer(0, first)[None]
+            return
+        shape = first.fields.dist.shape
+        if self.dist.shape != (t_count, *shape) or self.dist.base is not None:
+            self.dist = np.zeros((t_count, *shape), dtype=np.float32)
+            self.step = np.zeros((t_count, *shape), dtype=np.int8)
+            self._stack_src = [None] * t_count
+            h, w = first.town.shape
+            self.static = np.zeros((t_count, h + 2 * self.pad, w + 2 * self.pad), np.float32)
+            self._static_src = [None] * t_count
+        for t, world in enumerate(worlds):
+            if self._stack_src[t] is not world.fields.dist:
+                self.dist[t] = world.fields.dist
+                self.step[t] = world.fields.step
+                self._stack_src[t] = world.fields.dist
+            if self._static_src[t] is not world.walkable:
+                self.static[t] = self._layer(t, world)
+                self._static_src[t] = world.walkable
+
+    def _layer(self, t: int, world: World) -> npt.NDArray[np.float32]:
+        while len(self._static) <= t:
+            self._static.append((None, None, np.zeros((0, 0), np.float32)))
+        town, walkable, layer = self._static[t]
+        if town is not world.town or walkable is not world.walkable:
+            layer = _static_layer(world.town, world.walkable, self.pad)
+            self._static[t] = (world.town, world.walkable, layer)
+        return layer
+
+
+def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+class _Rows:
+    """Agent arrays of every town, concatenated on first access."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        self._worlds = worlds
+        self._cache: dict[str, npt.NDArray[Any]] = {}
+
+    def __getattr__(self, name: str) -> npt.NDArray[Any]:
+        try:
+            return self._cache[name]
+        except KeyError:
+            arr = _cat([getattr(w.agents, name) for w in self._worlds])
+            self._cache[name] = arr
+            return arr
+
+
+@dataclass
+class Frame:
+    """Rows of one or more towns and what the features read (module docstring)."""
+
+    worlds: Sequence[World]
+    cache: FrameCache
+    n: int
+    town: npt.NDArray[np.int64]
+    """Town of each row."""
+    a: Any
+    """Agent arrays by name over rows (``frame.a.needs``)."""
+    alive: npt.NDArray[np.bool_]
+    x: npt.NDArray[np.int64]
+    y: npt.NDArray[np.int64]
+    has_target: npt.NDArray[np.bool_]
+    tgt: npt.NDArray[np.int64]
+    """Target object (0 where none: mask with ``has_target``)."""
+    holder_row: npt.NDArray[np.int64]
+    """``[T, O]`` row of each object's holder, or -1."""
+    status: npt.NDArray[np.integer[Any]]
+    tick: npt.NDArray[np.int64]
+    tod: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    weather: npt.NDArray[np.int64]
+    utility: npt.NDArray[np.bool_]
+    meal_price: npt.NDArray[np.int64]
+    ghost_after: npt.NDArray[np.int64]
+    job_start: npt.NDArray[np.int64]
+    """``[T, J]``."""
+    job_end: npt.NDArray[np.int64]
+    duration: npt.NDArray[np.int32]
+    """``[T, A]`` affordance durations."""
+    social: npt.NDArray[np.bool_]
+    """Relationships are visible in observations (stage B or C), per row."""
+
+    @classmethod
+    def of(cls, worlds: Sequence[World], cache: FrameCache) -> Frame:
+        """Gather the frame of ``worlds`` as they are now."""
+        cache.update(worlds)
+        single = len(worlds) == 1
+        sizes = [w.n_agents for w in worlds]
+        n = sum(sizes)
+        town = np.repeat(np.arange(len(worlds), dtype=np.int64), sizes)
+        rows: Any = worlds[0].agents if single else _Rows(worlds)
+        xy = rows.xy
+        target = rows.target
+        has_target = target >= 0
+        if single:
+            holder_row = worlds[0].objects.holder[None].astype(np.int64)
+        else:
+            base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            holders = np.stack([w.objects.holder for w in worlds]).astype(np.int64)
+            holder_row = np.where(holders >= 0, holders + base[:, None], -1)
+
+        def per_town(values: list[Any], dtype: Any) -> npt.NDArray[Any]:
+            if single:
+                return np.full(n, values[0], dtype=dtype)
+            return np.asarray(values, dtype=dtype)[town]
+
+        def stacked(values: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+            return values[0][None] if single else np.stack(values)
+
+        days = [w.clock.ticks_per_day for w in worlds]
+        return cls(
+            worlds=worlds,
+            cache=cache,
+            n=n,
+            town=town,
+            a=rows,
+            alive=rows.alive,
+            x=xy[:, 0].astype(np.int64),
+            y=xy[:, 1].astype(np.int64),
+            has_target=has_target,
+            tgt=np.where(has_target, target, 0).astype(np.int64),
+            holder_row=holder_row,
+            status=_cat([w.option_status for w in worlds]),
+            tick=per_town([w.tick for w in worlds], np.int64),
+            tod=per_town([w.tick % d for w, d in zip(worlds, days, strict=True)], np.int64),
+            day=per_town(days, np.int64),
+            weather=per_town([WEATHERS.index(w.weather) for w in worlds], np.int64),
+            utility=stacked([w.utility_on for w in worlds])[town],
+            meal_price=per_town([int(w.economy.price[_MEAL]) for w in worlds], np.int64),
+            ghost_after=per_town(
+                [w.config.world.queues.ghost_step_after for w in worlds], np.int64
+            ),
+            job_start=stacked([w.job_start for w in worlds]),
+            job_end=stacked([w.job_end for w in worlds]),
+            duration=stacked([w.affordances.duration for w in worlds]),
+            social=per_town(
+                [w.config.features.stages.relationships in ("B", "C") for w in worlds], bool
+            ),
+        )
+
+    def relations(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+    ]:
+        """Ties over rows: other agent as a global row (or -1), trust, familiarity, rivalry."""
+        rels = [w.relations for w in self.worlds]
+        sizes = [w.n_agents for w in self.worlds]
+        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        other = _cat([r.other for r in rels]).astype(np.int64)
+        other = np.where(other >= 0, other + base[self.town][:, None], -1)
+        return (
+            other,
+            _cat([r.trust for r in rels]),
+            _cat([r.familiarity for r in rels]),
+            _cat([r.rivalry for r in rels]),
+        )

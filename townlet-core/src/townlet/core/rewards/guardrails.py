@@ -1,0 +1,159 @@
+"""Guardrail stages: corrections of the running total, applied after the terms.
+
+- ``social_floor``: social terms count for nothing while any need deficit of
+  the agent exceeds the floor (0.85): needs come first.
+- ``death_guard``: no positive reward on the tick an agent exits, nor while it
+  is within ``window`` ticks of having been in the danger zone (a need
+  deficit at or above ``danger``). Every collapse or neglect exit is preceded
+  by a stretch in that zone, so the run-up to leaving town never pays.
+- ``clip``: the per-tick total (less terms tagged ``terminal``, whose
+  penalties always pass) is clipped to ±``tick``, then each agent's episode
+  return is kept within ±``episode``. Counts clipped agent-ticks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from townlet.core.rewards.context import RewardContext
+from townlet.core.rewards.stages import Stage
+
+if TYPE_CHECKING:
+    from townlet.core.ports import WorldView
+
+__all__ = [
+    "ClipParams",
+    "ClipStage",
+    "DeathGuardParams",
+    "DeathGuardStage",
+    "SocialFloorParams",
+    "SocialFloorStage",
+]
+
+
+class SocialFloorParams(BaseModel):
+    """Parameters of ``social_floor``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deficit: float = Field(
+        0.85, gt=0, le=1, description="Above this need deficit social terms are ignored (0..1]."
+    )
+    tag: str = Field("social", min_length=1, description="Tag of the stages to switch off.")
+
+
+class SocialFloorStage(Stage):
+    """Cancel the social terms of agents whose worst need deficit exceeds the floor."""
+
+    Params: ClassVar[type[BaseModel]] = SocialFloorParams
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Minus the tagged contributions of agents in need."""
+        p: SocialFloorParams = self.params  # type: ignore[assignment]
+        needy = ctx.facts.deficit.max(axis=1) > p.deficit
+        out: npt.NDArray[np.float32] = -ctx.tagged(p.tag) * needy
+        return out.astype(np.float32)
+
+
+class DeathGuardParams(BaseModel):
+    """Parameters of ``death_guard``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: int = Field(
+        10, ge=0, le=10_000, description="Ticks after danger with no gain (0..10^4)."
+    )
+    danger: float = Field(
+        0.9, gt=0, le=1, description="Need deficit that marks the danger zone (0..1]."
+    )
+
+
+class DeathGuardStage(Stage):
+    """No positive reward at an exit or within ``window`` ticks of the danger zone."""
+
+    Params: ClassVar[type[BaseModel]] = DeathGuardParams
+
+    def __init__(self, params: DeathGuardParams) -> None:
+        super().__init__(params)
+        self._last_danger = np.zeros(0, dtype=np.int64)
+
+    def reset(self, world: WorldView) -> None:
+        """Forget when agents were last in danger."""
+        self._last_danger = np.full(world.n_agents, -(10**9), dtype=np.int64)
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Minus the positive part of the total where the guard applies."""
+        p: DeathGuardParams = self.params  # type: ignore[assignment]
+        f = ctx.facts
+        tick = ctx.world.tick
+        if self._last_danger.size != ctx.n:
+            self._last_danger = np.full(ctx.n, -(10**9), dtype=np.int64)
+        self._last_danger[f.spawned] = -(10**9)
+        danger = f.alive & (f.deficit.max(axis=1) >= p.danger)
+        self._last_danger[danger] = tick
+        guarded = f.exited | (tick - self._last_danger <= p.window)
+        out: npt.NDArray[np.float32] = -np.maximum(ctx.total, 0.0) * guarded
+        return out.astype(np.float32)
+
+
+class ClipParams(BaseModel):
+    """Parameters of ``clip``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tick: float = Field(0.2, gt=0, le=100, description="Per-tick bound ±tick (0..100].")
+    episode: float = Field(
+        100.0, gt=0, le=1e6, description="Bound ±episode on an agent's episode return (0..1e6]."
+    )
+    exempt_tag: str = Field(
+        "terminal", description="Stages with this tag bypass the per-tick clip."
+    )
+
+
+class ClipStage(Stage):
+    """Per-tick and per-episode clipping; counts clipped agent-ticks."""
+
+    Params: ClassVar[type[BaseModel]] = ClipParams
+
+    def __init__(self, params: ClipParams) -> None:
+        super().__init__(params)
+        self.episode_return = np.zeros(0, dtype=np.float64)
+        self.clipped_ticks = 0
+        """Agent-ticks whose per-tick total hit the bound (since construction)."""
+        self.agent_ticks = 0
+        """Agent-ticks seen (since construction)."""
+
+    def reset(self, world: WorldView) -> None:
+        """Every agent starts a new episode return."""
+        self.episode_return = np.zeros(world.n_agents, dtype=np.float64)
+
+    @property
+    def clip_fraction(self) -> float:
+        """Share of agent-ticks clipped so far."""
+        return self.clipped_ticks / self.agent_ticks if self.agent_ticks else 0.0
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """The correction that brings the total within both bounds."""
+        p: ClipParams = self.params  # type: ignore[assignment]
+        f = ctx.facts
+        if self.episode_return.size != ctx.n:
+            self.episode_return = np.zeros(ctx.n, dtype=np.float64)
+        self.episode_return[f.spawned & ~f.acted] = 0.0
+        exempt = ctx.tagged(p.exempt_tag)
+        body = ctx.total - exempt
+        clipped = np.minimum(np.maximum(body, -p.tick), p.tick)
+        hit = f.acted & (clipped != body)
+        self.clipped_ticks += int(hit.sum())
+        self.agent_ticks += int(f.acted.sum())
+        reward = (clipped + exempt).astype(np.float64)
+        ret = self.episode_return
+        new = np.minimum(np.maximum(ret + reward, -p.episode), p.episode)
+        reward = new - ret
+        self.episode_return = np.where(f.acted, new, ret)
+        self.episode_return[f.spawned] = 0.0
+        out: npt.NDArray[np.float32] = ((reward - ctx.total) * f.acted).astype(np.float32)
+        return out

@@ -1,0 +1,172 @@
+"""The reward pipeline: named stages in order, a breakdown per tick, running stats.
+
+Built from ``rewards`` in the config: each entry of ``rewards.stages`` names a
+stage plugin (entry point ``townlet.reward_stages``) with its params. Each
+tick the pipeline derives the tick's facts once, runs every stage in order
+(each sees the total so far and the earlier stages' breakdown), and keeps:
+
+- :attr:`RewardPipeline.breakdown`: each stage's ``[n_slots]`` contribution;
+- :attr:`RewardPipeline.stats`: running mean/std of the rewards of acting
+  agents (and :attr:`stage_stats` per stage), for logging;
+- with ``rewards.normalise``, the returned rewards are divided by the running
+  std (after ``normalise_warmup`` agent-ticks) and clipped to
+  ±``normalise_clip``; :attr:`raw` keeps the unnormalised total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from townlet.core.config.models import RewardsConfig, TownletConfig
+from townlet.core.ports import RewardStage
+from townlet.core.registry import Registry
+from townlet.core.rewards.context import RewardContext, Snapshot, TickFacts, derive_facts
+from townlet.core.rewards.stats import RunningStats, RunningSums
+
+if TYPE_CHECKING:
+    from townlet.core.world.world import World
+
+__all__ = ["RewardPipeline"]
+
+_F32 = np.dtype(np.float32)
+
+
+class RewardPipeline:
+    """Runs reward stages in order over one town (see the module docstring)."""
+
+    def __init__(
+        self,
+        stages: Sequence[tuple[str, RewardStage]],
+        *,
+        normalise: bool = False,
+        normalise_warmup: int = 1000,
+        normalise_clip: float = 10.0,
+    ) -> None:
+        labels: list[str] = []
+        for name, _ in stages:
+            label = name
+            k = 2
+            while label in labels:
+                label = f"{name}#{k}"
+                k += 1
+            labels.append(label)
+        self.labels: tuple[str, ...] = tuple(labels)
+        """Stage labels in order (the entry-point name; ``name#2`` for repeats)."""
+        self.stages: tuple[RewardStage, ...] = tuple(s for _, s in stages)
+        self.tags: dict[str, frozenset[str]] = {
+            label: frozenset(getattr(stage, "tags", frozenset()))
+            for label, stage in zip(self.labels, self.stages, strict=True)
+        }
+        self.normalise = normalise
+        self.normalise_warmup = normalise_warmup
+        self.normalise_clip = normalise_clip
+        self._sums = RunningSums(len(labels) + 1)
+        self.breakdown: dict[str, npt.NDArray[np.float32]] = {}
+        self.raw = np.zeros(0, dtype=np.float32)
+        self.facts: TickFacts | None = None
+        """Facts of the last tick computed."""
+        self._before: Snapshot | None = None
+        self._seen = 0
+        self._carried: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_config(
+        cls, config: TownletConfig | RewardsConfig, registry: Registry | None = None
+    ) -> RewardPipeline:
+        """Build every stage ``rewards.stages`` names, through the registry."""
+        rewards = config.rewards if isinstance(config, TownletConfig) else config
+        registry = registry or Registry()
+        stages = [
+            (
+                choice.name.rpartition(":")[2],
+                registry.build("reward_stages", choice.name, choice.params),
+            )
+            for choice in rewards.stages
+        ]
+        return cls(
+            stages,
+            normalise=rewards.normalise,
+            normalise_warmup=rewards.normalise_warmup,
+            normalise_clip=rewards.normalise_clip,
+        )
+
+    def reset(self, world: World) -> None:
+        """Start an episode on ``world`` (stages reset; stats keep accumulating)."""
+        for stage in self.stages:
+            stage.reset(world)
+        self._before = Snapshot.of(world)
+        self._seen = len(world.events)
+        self._carried = []
+        self.breakdown = {label: np.zeros(world.n_agents, np.float32) for label in self.labels}
+        self.raw = np.zeros(world.n_agents, dtype=np.float32)
+
+    def carry_over(self, world: World) -> None:
+        """Keep events logged since the last tick (e.g. a console exit) for the next one.
+
+        Call just before ``world.step``, which clears ``world.events``.
+        """
+        self._carried.extend(world.events[self._seen :])
+        self._seen = len(world.events)
+
+    def compute(self, world: World) -> npt.NDArray[np.float32]:
+        """``[n_slots]`` rewards of the tick ``world`` just simulated.
+
+        Call once after every ``world.step``. Slots that did not act (empty,
+        or a newcomer arriving this tick) get 0.
+        """
+        if self._before is None:
+            raise RuntimeError("RewardPipeline.reset(world) must be called before compute()")
+        facts = derive_facts(world, self._before, self._carried)
+        self._carried = []
+        n = world.n_agents
+        shape = (n,)
+        total = np.zeros(n, dtype=np.float32)
+        breakdown: dict[str, npt.NDArray[np.float32]] = {}
+        view = total.view()
+        view.flags.writeable = False
+        ctx = RewardContext(
+            world=world, facts=facts, total=view, breakdown=breakdown, tags=self.tags
+        )
+        acted = facts.acted
+        for label, stage in zip(self.labels, self.stages, strict=True):
+            part = stage.compute(ctx)
+            if part.dtype is not _F32 or part.shape != shape:
+                part = np.asarray(part, dtype=np.float32)
+                if part.shape != (n,):
+                    raise ValueError(f"reward stage {label!r} returned {part.shape}, want ({n},)")
+            total += part
+            breakdown[label] = part
+        if not acted.all():
+            for label, part in breakdown.items():
+                breakdown[label] = part * acted
+            total *= acted
+        self._sums.add(np.stack([*breakdown.values(), total]), acted)
+        self.breakdown = breakdown
+        self.raw = total.copy()
+        self.facts = facts
+        self._before = Snapshot.of(world)
+        self._seen = len(world.events)
+        if self.normalise and self._sums.count >= self.normalise_warmup:
+            scale = 1.0 / max(self.stats.std, 1e-8)
+            np.clip(total * scale, -self.normalise_clip, self.normalise_clip, out=total)
+        return total
+
+    @property
+    def stats(self) -> RunningStats:
+        """Running stats of the (raw) total reward of acting agents."""
+        return self._sums.series(len(self.labels))
+
+    @property
+    def stage_stats(self) -> dict[str, RunningStats]:
+        """Running stats of each stage's contribution, by label."""
+        return {label: self._sums.series(i) for i, label in enumerate(self.labels)}
+
+    def summary(self) -> Mapping[str, Mapping[str, float]]:
+        """Running mean/std/count of the total and of each stage (for logging)."""
+        out: dict[str, Mapping[str, float]] = {"total": self.stats.as_dict()}
+        out.update({label: s.as_dict() for label, s in self.stage_stats.items()})
+        return out

@@ -1,0 +1,186 @@
+"""Social reward terms, switched on by ``features.stages.social_rewards``.
+
+- ``social_chat`` (C1 and later): a completed good chat pays
+  ``base + trust_weight·trust + familiarity_weight·familiarity`` (the tie to
+  the partner after the chat) to each participant.
+- ``social_avoidance`` (C2 and later): a small bonus for each tick spent in
+  the same queue as a rival without a conflict involving the agent.
+- ``social_quality`` (C3): a small per-tick modifier from the quality of the
+  agent's ties, ``weight · mean(trust + familiarity − rivalry)``.
+
+All three carry the ``social`` tag, so the deficit-floor guardrail removes
+them for agents in need.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Final
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from townlet.core.rewards.context import RewardContext
+from townlet.core.rewards.stages import Stage
+
+if TYPE_CHECKING:
+    from townlet.core.ports import WorldView
+
+__all__ = [
+    "SocialAvoidanceParams",
+    "SocialAvoidanceStage",
+    "SocialChatParams",
+    "SocialChatStage",
+    "SocialQualityParams",
+    "SocialQualityStage",
+]
+
+_LEVELS: Final = {"off": 0, "C1": 1, "C2": 2, "C3": 3}
+
+
+class _SocialStage(Stage):
+    tags: ClassVar[frozenset[str]] = frozenset({"social"})
+    level: ClassVar[int]
+
+    def __init__(self, params: BaseModel) -> None:
+        super().__init__(params)
+        self.active = False
+
+    def reset(self, world: WorldView) -> None:
+        """Switch on when the configured social-reward stage reaches this one's level."""
+        config = getattr(world, "config", None)
+        stage = config.features.stages.social_rewards if config is not None else "off"
+        self.active = _LEVELS.get(stage, 0) >= self.level
+
+
+def _tie_values(
+    ctx: RewardContext, slots: npt.NDArray[np.int64], others: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Trust and familiarity of each ``slots[i]`` toward ``others[i]`` (0 without a tie)."""
+    rel = ctx.world.relations
+    match = rel.other[slots] == others[:, None]
+    found = match.any(axis=1)
+    k = np.argmax(match, axis=1)
+    trust = np.where(found, rel.trust[slots, k], 0.0).astype(np.float32)
+    fam = np.where(found, rel.familiarity[slots, k], 0.0).astype(np.float32)
+    return trust, fam
+
+
+class SocialChatParams(BaseModel):
+    """Parameters of ``social_chat`` (C1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: float = Field(0.01, ge=0, le=1, description="Reward per completed good chat (0..1).")
+    trust_weight: float = Field(0.3, ge=0, le=1, description="Extra per unit of trust (0..1).")
+    familiarity_weight: float = Field(
+        0.2, ge=0, le=1, description="Extra per unit of familiarity (0..1)."
+    )
+    event: str = Field("chat", min_length=1, description="Event kind of a chat.")
+    both: bool = Field(True, description="Pay the partner as well as the initiator.")
+
+
+class SocialChatStage(_SocialStage):
+    """C1: reward for completed good chats, more with trusted and familiar partners."""
+
+    Params: ClassVar[type[BaseModel]] = SocialChatParams
+    level: ClassVar[int] = 1
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Chat rewards of this tick."""
+        out = np.zeros(ctx.n, dtype=np.float32)
+        if not self.active:
+            return out
+        p: SocialChatParams = self.params  # type: ignore[assignment]
+        ids = ctx.world.agent_ids
+        slot_of = {aid: i for i, aid in enumerate(ids) if aid}
+        pairs: list[tuple[int, int]] = []
+        for slot, ev in ctx.facts.of_kind(p.event):
+            other = slot_of.get(str(ev.get("other")), -1)
+            if slot < 0 or other < 0 or not ev.get("success", True):
+                continue
+            pairs.append((slot, other))
+            if p.both:
+                pairs.append((other, slot))
+        if not pairs:
+            return out
+        arr = np.array(pairs, dtype=np.int64)
+        trust, fam = _tie_values(ctx, arr[:, 0], arr[:, 1])
+        value = p.base + p.trust_weight * trust + p.familiarity_weight * fam
+        np.add.at(out, arr[:, 0], value.astype(np.float32))
+        out *= ctx.facts.acted & ~ctx.facts.exited
+        return out
+
+
+class SocialAvoidanceParams(BaseModel):
+    """Parameters of ``social_avoidance`` (C2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bonus: float = Field(
+        0.005, ge=0, le=0.1, description="Per tick queued beside a rival without conflict (0..0.1)."
+    )
+    rivalry: float = Field(0.3, ge=0, le=1, description="Rivalry that makes a tie a rival (0..1).")
+    event: str = Field("conflict", min_length=1, description="Event kind of a conflict.")
+
+
+class SocialAvoidanceStage(_SocialStage):
+    """C2: a bonus for sharing a queue with a rival and keeping the peace."""
+
+    Params: ClassVar[type[BaseModel]] = SocialAvoidanceParams
+    level: ClassVar[int] = 2
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Bonus for rival-sharing queues without a conflict this tick."""
+        out = np.zeros(ctx.n, dtype=np.float32)
+        if not self.active:
+            return out
+        p: SocialAvoidanceParams = self.params  # type: ignore[assignment]
+        a = ctx.world.agents
+        rel = ctx.world.relations
+        other = rel.other.astype(np.int64)
+        o = np.maximum(other, 0)
+        q = a.queue_obj.astype(np.int64)
+        rival = (other >= 0) & a.alive[o] & (rel.rivalry >= p.rivalry)
+        beside = rival & (q[:, None] >= 0) & (q[o] == q[:, None])
+        calm = np.ones(ctx.n, dtype=bool)
+        slot_of = {aid: i for i, aid in enumerate(ctx.world.agent_ids) if aid}
+        for slot, ev in ctx.facts.of_kind(p.event):
+            if slot >= 0:
+                calm[slot] = False
+            causer = slot_of.get(str(ev.get("other")), -1)
+            if causer >= 0:
+                calm[causer] = False
+        out[:] = beside.any(axis=1) & calm & ctx.facts.acted & ~ctx.facts.exited
+        out *= np.float32(p.bonus)
+        return out
+
+
+class SocialQualityParams(BaseModel):
+    """Parameters of ``social_quality`` (C3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight: float = Field(
+        0.002, ge=0, le=0.05, description="Per tick times mean(trust + fam − rivalry) (0..0.05)."
+    )
+
+
+class SocialQualityStage(_SocialStage):
+    """C3: a small modifier from the quality of the agent's relationships."""
+
+    Params: ClassVar[type[BaseModel]] = SocialQualityParams
+    level: ClassVar[int] = 3
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """``weight · mean over ties of (trust + familiarity − rivalry) / 3``."""
+        out = np.zeros(ctx.n, dtype=np.float32)
+        if not self.active:
+            return out
+        p: SocialQualityParams = self.params  # type: ignore[assignment]
+        rel = ctx.world.relations
+        valid = rel.other >= 0
+        quality = np.where(valid, rel.trust + rel.familiarity - rel.rivalry, 0.0).sum(axis=1)
+        mean = quality / np.maximum(valid.sum(axis=1), 1) / 3.0
+        out[:] = p.weight * mean * (ctx.facts.acted & ~ctx.facts.exited)
+        return out

@@ -1,0 +1,240 @@
+"""The standard reward terms: homeostasis, shaping, work, survival, terminal.
+
+Every stage returns a ``[n_slots]`` float32 contribution for the tick just
+simulated; slots whose agent did not act this tick (empty, or a newcomer
+that only just arrived) get 0.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from townlet.core.rewards.context import RewardContext
+from townlet.core.world.state import MILLS
+
+if TYPE_CHECKING:
+    from townlet.core.ports import WorldView
+
+__all__ = [
+    "HomeostasisParams",
+    "HomeostasisStage",
+    "NeedWeights",
+    "ShapingParams",
+    "ShapingStage",
+    "Stage",
+    "SurvivalParams",
+    "SurvivalStage",
+    "TerminalParams",
+    "TerminalStage",
+    "WorkParams",
+    "WorkStage",
+]
+
+
+class NeedWeights(BaseModel):
+    """Weight of each need's deficit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hunger: float = Field(1.0, ge=0, le=10, description="Weight of the hunger deficit (0..10).")
+    hygiene: float = Field(0.6, ge=0, le=10, description="Weight of the hygiene deficit (0..10).")
+    energy: float = Field(0.8, ge=0, le=10, description="Weight of the energy deficit (0..10).")
+
+    def array(self) -> npt.NDArray[np.float32]:
+        """``[3]`` weights in need order (hunger, hygiene, energy)."""
+        return np.array([self.hunger, self.hygiene, self.energy], dtype=np.float32)
+
+
+class Stage:
+    """Shared plumbing of the built-in stages (a plugin need not use it)."""
+
+    Params: ClassVar[type[BaseModel]]
+    plugin_api_version: ClassVar[str] = "1.0"
+    tags: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, params: BaseModel) -> None:
+        self.params = params
+
+    def reset(self, world: WorldView) -> None:
+        """Nothing to forget by default."""
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:  # pragma: no cover
+        """Subclasses return their contribution."""
+        raise NotImplementedError
+
+
+class HomeostasisParams(BaseModel):
+    """Parameters of ``homeostasis``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: NeedWeights = Field(default_factory=NeedWeights, description="Per-need weights.")
+    scale: float = Field(
+        0.1, ge=0, le=10, description="Multiplier of −Σ wᵢ·deficitᵢ² per tick (0..10)."
+    )
+
+
+class HomeostasisStage(Stage):
+    """−scale · Σ wᵢ · deficitᵢ² each tick: unmet needs hurt, quadratically."""
+
+    Params: ClassVar[type[BaseModel]] = HomeostasisParams
+
+    def __init__(self, params: HomeostasisParams) -> None:
+        super().__init__(params)
+        self._w = params.weights.array() * np.float32(params.scale)
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Penalty of the deficits after the tick, for agents that stayed in town."""
+        f = ctx.facts
+        d = f.deficit
+        out: npt.NDArray[np.float32] = -((d * d) @ self._w).astype(np.float32)
+        out *= f.acted & ~f.exited
+        return out
+
+
+class ShapingParams(BaseModel):
+    """Parameters of ``shaping``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: NeedWeights = Field(default_factory=NeedWeights, description="Per-need weights.")
+    scale: float = Field(1.0, ge=0, le=10, description="φ(s) = −scale · Σ wᵢ·deficitᵢ (0..10).")
+    gamma: float = Field(0.99, gt=0, le=1, description="Discount γ of γφ(s′) − φ(s) (0..1].")
+
+
+class ShapingStage(Stage):
+    """Potential-based shaping γφ(s′) − φ(s) with φ(s) = −scale · Σ wᵢ·deficitᵢ.
+
+    It pays for relief (eating, showering, sleeping) as it happens. The
+    potential is frozen on the tick an agent exits (contribution 0, never a
+    bonus for leaving) and starts on a newcomer's first full tick.
+    """
+
+    Params: ClassVar[type[BaseModel]] = ShapingParams
+
+    def __init__(self, params: ShapingParams) -> None:
+        super().__init__(params)
+        self._w = params.weights.array() * np.float32(params.scale)
+        self._gamma = np.float32(params.gamma)
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """γφ(s′) − φ(s) for agents that acted and stayed."""
+        f = ctx.facts
+        phi_after = -(f.deficit @ self._w)
+        phi_before = -(f.deficit_before @ self._w)
+        out: npt.NDArray[np.float32] = (self._gamma * phi_after - phi_before).astype(np.float32)
+        out *= f.acted & ~f.exited & ~f.spawned
+        return out
+
+
+class WorkParams(BaseModel):
+    """Parameters of ``work``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wage_weight: float = Field(
+        1.0, ge=0, le=10, description="Reward per unit of wage earned while working (0..10)."
+    )
+    punctuality: float = Field(
+        0.05,
+        ge=0,
+        le=0.2,
+        description="Bonus on arriving on time (0..0.2, below the pain of a skipped meal).",
+    )
+    late: float = Field(-0.02, ge=-0.2, le=0, description="On arriving late (−0.2..0).")
+    absent: float = Field(-0.05, ge=-0.5, le=0, description="When marked absent (−0.5..0).")
+
+
+class WorkStage(Stage):
+    """Wage while working at the desk on shift, plus arrival bonus or penalties."""
+
+    Params: ClassVar[type[BaseModel]] = WorkParams
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Wage this tick plus the punctuality, lateness and absence terms."""
+        p: WorkParams = self.params  # type: ignore[assignment]
+        w = ctx.world
+        a = w.agents
+        f = ctx.facts
+        worked = a.present_ticks > f.before.present_ticks
+        out = np.zeros(ctx.n, dtype=np.float32)
+        if worked.any():
+            out += worked * w.job_wage[np.maximum(a.job, 0)] * (p.wage_weight / MILLS)
+        changed = a.shift_state != f.before.shift_state
+        if changed.any():
+            state = a.shift_state
+            bonus = np.array([0.0, 0.0, p.punctuality, p.late, p.absent], dtype=np.float32)
+            out += changed * bonus[np.minimum(state, 4)]
+        out *= f.acted & ~f.exited & ~f.spawned
+        return out
+
+
+class SurvivalParams(BaseModel):
+    """Parameters of ``survival``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_tick: float = Field(0.002, ge=0, le=0.1, description="Reward per tick in town (0..0.1).")
+
+
+class SurvivalStage(Stage):
+    """A small reward for every tick an agent stays in town."""
+
+    Params: ClassVar[type[BaseModel]] = SurvivalParams
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """``per_tick`` for agents that acted and did not exit."""
+        p: SurvivalParams = self.params  # type: ignore[assignment]
+        f = ctx.facts
+        out: npt.NDArray[np.float32] = ((f.acted & ~f.exited) * np.float32(p.per_tick)).astype(
+            np.float32
+        )
+        return out
+
+
+class TerminalParams(BaseModel):
+    """Parameters of ``terminal``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exit: float = Field(-1.0, ge=-10, le=0, description="Penalty on leaving town (−10..0).")
+    reasons: dict[str, float] = Field(
+        default_factory=lambda: {"eviction": -2.0},
+        description="Penalty by exit reason, replacing `exit` (each −10..0).",
+    )
+    faint: float = Field(-1.0, ge=-10, le=0, description="Penalty per faint event (−10..0).")
+    faint_events: tuple[str, ...] = Field(
+        ("faint",), description="Event kinds that count as a faint."
+    )
+
+    @field_validator("reasons")
+    @classmethod
+    def _bounded(cls, value: dict[str, float]) -> dict[str, float]:
+        for reason, penalty in value.items():
+            if not -10 <= penalty <= 0:
+                raise ValueError(f"reasons.{reason} must be within -10..0 (got {penalty})")
+        return value
+
+
+class TerminalStage(Stage):
+    """Penalties on exit (by reason) and on fainting; never a reward on death."""
+
+    Params: ClassVar[type[BaseModel]] = TerminalParams
+    tags: ClassVar[frozenset[str]] = frozenset({"terminal"})
+
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+        """Exit and faint penalties of this tick."""
+        p: TerminalParams = self.params  # type: ignore[assignment]
+        f = ctx.facts
+        out = np.zeros(ctx.n, dtype=np.float32)
+        for slot, reason in f.exit_reasons.items():
+            out[slot] += p.reasons.get(reason, p.exit)
+        for kind in p.faint_events:
+            for slot, _ in f.of_kind(kind):
+                if slot >= 0 and f.acted[slot]:
+                    out[slot] += p.faint
+        return out
