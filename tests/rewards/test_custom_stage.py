@@ -93,8 +93,9 @@ def test_docs_example_is_the_tested_code() -> None:
     root = Path(__file__).resolve().parents[2]
     doc = (root / "docs" / "plugins.md").read_text()
     source = (EXAMPLE / "tidy_bonus.py").read_text()
-    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
     start = "class TidyBonusParams"
+    blocks = [b.split("```", 1)[0] for b in doc.split("```python\n")[1:]]
+    (code,) = [b for b in blocks if start in b]
     assert code[code.index(start) :].strip() == source[source.index(start) :].strip()
 
 
