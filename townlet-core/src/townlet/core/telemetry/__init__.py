@@ -23,9 +23,11 @@ from townlet.core.telemetry.payloads import (
     Payload,
     encode_event,
     encode_json,
+    encode_payload,
     make_payload,
 )
 from townlet.core.telemetry.privacy import Anonymizer
+from townlet.core.telemetry.world_source import HubWorldSource, TrackingWorldSource, WorldSource
 
 __all__ = [
     "PAYLOAD_TYPES",
@@ -34,16 +36,20 @@ __all__ = [
     "Anonymizer",
     "DiffError",
     "HubHealth",
+    "HubWorldSource",
     "Payload",
     "SinkHealth",
     "SnapshotTracker",
     "TelemetryHub",
+    "TrackingWorldSource",
     "TransportHealth",
+    "WorldSource",
     "apply_changes",
     "apply_diff",
     "diff_changes",
     "encode_event",
     "encode_json",
+    "encode_payload",
     "make_diff",
     "make_payload",
 ]

@@ -173,6 +173,11 @@ class SinkWorker:
             self.resync = False
             return True
 
+    def request_snapshot(self) -> None:
+        """The sink asks for a full snapshot with the next published world."""
+        with self._cond:
+            self.resync = True
+
     def skip(self) -> None:
         """Count a message this sink will not be offered (it waits for a snapshot)."""
         with self._cond:

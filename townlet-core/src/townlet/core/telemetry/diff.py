@@ -15,12 +15,15 @@ A stream starts with a ``world_snapshot`` payload (the whole world); later
 Each part is left out when empty. Objects (agents, objects, economy, needs,
 ...) are diffed key by key, so one agent moving one tile gives a diff of
 about ``{"patch": {"agents": {"patch": {"a3": {"set": {"x": 7}}}}}}``. Lists
-(queues, events, narration, ties) are replaced whole. Values compare exactly:
-``1`` and ``1.0`` differ, as do ``0.0`` and ``-0.0``.
+(queues, events, narration, ties) are replaced whole. A value under a key
+changes when it differs, with no tolerance for floats, or changes type (``1``
+to ``1.0``, ``0.0`` to ``-0.0``, ``true`` to ``1``); an object or list equal
+to its predecessor as a Python value is unchanged (JSON numbers ``1`` and
+``1.0`` inside it are the same number).
 
 :func:`apply_diff` rebuilds the next snapshot; for every diff in a stream
-``apply_diff(previous_snapshot, diff)`` equals the full snapshot the producer
-held at that tick. A consumer in JavaScript needs ten lines::
+``apply_diff(previous_snapshot, diff)`` equals (``==``) the full snapshot the
+producer held at that tick. A consumer in JavaScript needs ten lines::
 
     function apply(base, ch) {
       const out = {...base};
@@ -37,7 +40,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from townlet.core.telemetry.payloads import SCHEMA_VERSION, WORLD_TYPES, Payload
+from townlet.core.telemetry.payloads import SCHEMA_VERSION, Payload
 
 __all__ = [
     "DiffError",
@@ -54,39 +57,11 @@ class DiffError(ValueError):
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
-"""Scalar types for which ``==`` with equal types is exact."""
+"""Scalar types for which ``==`` between equal types is exact."""
 
 
 def _same_float(a: float, b: float) -> bool:
     return a == b and (a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Exact equality of JSON-like values: types must match, ``-0.0`` differs from ``0.0``."""
-    if a is b:
-        return True
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if kind in _PLAIN:
-        return bool(a == b)
-    if kind is float:
-        return _same_float(a, b)
-    if kind is dict:
-        if len(a) != len(b):
-            return False
-        for key, value in a.items():  # noqa: SIM110 (a loop beats all() + generator here)
-            if key not in b or not same(value, b[key]):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        if len(a) != len(b):
-            return False
-        for x, y in zip(a, b, strict=True):  # noqa: SIM110 (as above)
-            if not same(x, y):
-                return False
-        return True
-    return bool(a == b)
 
 
 def diff_changes(prev: Mapping[str, Any], curr: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,16 +81,14 @@ def diff_changes(prev: Mapping[str, Any], curr: Mapping[str, Any]) -> dict[str, 
         if kind is not type(old):
             set_[key] = value
         elif kind is dict:
-            sub = diff_changes(old, value)
-            if sub:
-                patch[key] = sub
-        elif kind in _PLAIN:
-            if old != value:
-                set_[key] = value
+            if old != value:  # equal objects (most of them, most ticks) cost one C compare
+                sub = diff_changes(old, value)
+                if sub:
+                    patch[key] = sub
         elif kind is float:
             if not _same_float(old, value):
                 set_[key] = value
-        elif old != value or not same(old, value):  # == first: fast, and False means changed
+        elif old != value:
             set_[key] = value
     out: dict[str, Any] = {}
     if set_:
@@ -186,9 +159,9 @@ def apply_diff(snapshot: Mapping[str, Any], diff: Mapping[str, Any]) -> dict[str
 class SnapshotTracker:
     """Follows a stream of world payloads and knows the full world at each point.
 
-    Sinks use it to hand a consumer that has no base (a new websocket client, a
-    fresh TCP connection, a new log segment) a full snapshot instead of a diff.
-    It applies diffs in place to a private copy, so following a stream costs
+    For consumers of a stream (and sinks used without a hub, through
+    :class:`~townlet.core.telemetry.world_source.TrackingWorldSource`). It
+    applies diffs in place to a private copy, so following a stream costs
     about as much as the diffs are big, not as the world is.
     """
 
@@ -223,16 +196,6 @@ class SnapshotTracker:
             except (KeyError, TypeError):
                 self._state = None
 
-    def for_new_consumer(self, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """What to send instead of ``payload`` to a consumer without a base.
-
-        Call after :meth:`observe`. A diff becomes the full snapshot it leads
-        to (None if the state is unknown); any other payload is itself.
-        """
-        if payload.get("payload_type") == "world_diff":
-            return self._state
-        return payload
-
 
 def _own(value: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of every dict inside ``value``; lists are replaced whole, never patched."""
@@ -252,8 +215,3 @@ def _apply_in_place(state: dict[str, Any], changes: Mapping[str, Any]) -> None:
     if patch:
         for key, sub in patch.items():
             _apply_in_place(state[key], sub)
-
-
-def is_world(payload: Mapping[str, Any]) -> bool:
-    """Whether a payload belongs to the world stream (snapshot or diff)."""
-    return payload.get("payload_type") in WORLD_TYPES

@@ -6,7 +6,7 @@ Usage from a simulation loop (all ``publish_*`` calls from one thread)::
     hub.start()
     for tick in ticks:
         world.step()
-        hub.publish_world(tick, world.telemetry_snapshot())
+        hub.publish_world(tick, world.observe())   # a fresh JSON-able dict
         if tick % ticks_per_day == 0:
             hub.publish_metrics(tick, kpis, scope="day")
     health = hub.stop()          # drains, stops sinks, returns HubHealth
@@ -28,6 +28,11 @@ Other payloads: :meth:`publish_metrics` (``metric``), :meth:`publish_narration`
 :meth:`publish_health` (``health``; also every ``health_every`` ticks and once
 at stop) and :meth:`publish_payload` (a recorded payload, for replay).
 
+A sink with the optional ``bind_world(source)`` method is handed a
+:class:`~townlet.core.telemetry.world_source.HubWorldSource` before it
+starts: the hub's current world, and a way to ask for a full snapshot (for a
+new websocket client, a new TCP connection, a new log segment).
+
 Each sink runs behind a :class:`~townlet.core.telemetry._worker.SinkWorker`:
 a buffer bounded by ``buffer_messages`` and ``buffer_bytes`` that drops the
 oldest message on overflow (counted in ``dropped_messages``), drained by the
@@ -47,6 +52,7 @@ from townlet.core.telemetry.diff import DiffError, apply_diff, make_diff
 from townlet.core.telemetry.health import HubHealth
 from townlet.core.telemetry.payloads import WORLD_TYPES, Payload, make_payload
 from townlet.core.telemetry.privacy import Anonymizer
+from townlet.core.telemetry.world_source import HubWorldSource
 
 if TYPE_CHECKING:
     from townlet.core.registry import Registry
@@ -94,8 +100,9 @@ class TelemetryHub:
             for label, (_, sink) in zip(_labels([n for n, _ in pairs]), pairs, strict=True)
         ]
         self._anonymizer = Anonymizer(config.privacy_salt) if config.privacy else None
-        self._world: dict[str, Any] | None = None
+        self._world: Payload | None = None
         self._world_tick: int | None = None
+        self._world_seq = 0
         self._force_snapshot = False
         self._pending_events: list[Any] = []
         self._pending_narration: list[Any] = []
@@ -132,6 +139,9 @@ class TelemetryHub:
             raise RuntimeError("the telemetry hub is already started")
         self._started = True
         for worker in self._workers:
+            bind = getattr(worker.sink, "bind_world", None)
+            if bind is not None:
+                bind(HubWorldSource(lambda: self._world, worker.request_snapshot))
             worker.start()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -269,11 +279,11 @@ class TelemetryHub:
         self._last_tick = tick
         wrapped = Payload(payload)
         if kind == "world_snapshot":
-            self._fan_out_world(wrapped, None)
             self._world = wrapped
+            self._fan_out_world(wrapped, None)
         elif kind == "world_diff":
             try:
-                self._world = apply_diff(self._world, wrapped) if self._world else None
+                self._world = Payload(apply_diff(self._world, wrapped)) if self._world else None
             except DiffError:  # a gap in the recording: no whole world until the next snapshot
                 self._world = None
             self._fan_out_world(self._world, wrapped)
@@ -310,12 +320,17 @@ class TelemetryHub:
         for worker in self._workers:
             worker.offer(event, size)
 
-    def _fan_out_world(self, snapshot: Mapping[str, Any] | None, diff: Payload | None) -> None:
+    def _fan_out_world(self, snapshot: Payload | None, diff: Payload | None) -> None:
         """Send ``diff`` (``snapshot`` if None) to each sink; resyncing sinks get ``snapshot``.
 
         A sink that lost a world message gets nothing but a full snapshot, as soon
         as its buffer has room; until then its world updates are counted as dropped.
+        Both forms of this world get the next ``seq``.
         """
+        self._world_seq += 1
+        for payload in (snapshot, diff):
+            if payload is not None:
+                payload.seq = self._world_seq
         full: tuple[TelemetryEvent, int] | None = None
         part: tuple[TelemetryEvent, int] | None = None
         for worker in self._workers:
@@ -328,8 +343,7 @@ class TelemetryHub:
                 worker.skip()
                 continue
             if full is None:
-                payload = snapshot if isinstance(snapshot, Payload) else Payload(snapshot)
-                full = (_event(payload), len(payload.encoded()))
+                full = (_event(snapshot), len(snapshot.encoded()))
             worker.offer(*full)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Payload",
     "encode_event",
     "encode_json",
+    "encode_payload",
     "make_payload",
 ]
 
@@ -49,10 +50,14 @@ WORLD_TYPES: Final = frozenset({"world_snapshot", "world_diff"})
 class Payload(dict[str, Any]):
     """A payload dict that remembers its JSON encoding.
 
-    Built by the hub; encoded at most once however many sinks write it.
+    Built by the hub; encoded at most once however many sinks write it. World
+    payloads also carry ``seq`` (not part of the JSON): the hub's count of
+    published worlds, so that sinks can order a world they got out of band.
     """
 
-    __slots__ = ("_encoded",)
+    __slots__ = ("_encoded", "seq")
+
+    seq: int
 
     def encoded(self) -> bytes:
         """The compact UTF-8 JSON of this payload (no trailing newline)."""
@@ -79,12 +84,16 @@ def encode_json(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def encode_event(event: TelemetryEvent) -> bytes:
-    """The JSON bytes of an event's payload, reusing the hub's encoding when present."""
-    payload = event.payload
+def encode_payload(payload: Mapping[str, Any]) -> bytes:
+    """The JSON bytes of a payload, reusing the hub's encoding when it has one."""
     if type(payload) is Payload:
         return payload.encoded()
     return encode_json(payload)
+
+
+def encode_event(event: TelemetryEvent) -> bytes:
+    """The JSON bytes of an event's payload (see :func:`encode_payload`)."""
+    return encode_payload(event.payload)
 
 
 def _finite(obj: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 
 from townlet.core.ports import TelemetryEvent
-from townlet.core.telemetry.diff import SnapshotTracker
+from townlet.core.telemetry.world_source import TrackingWorldSource, WorldSource
 
 __all__ = ["NullSink", "StdoutSink", "format_world_line"]
 
@@ -64,6 +64,9 @@ class StdoutParams(BaseModel):
 class StdoutSink:
     """Prints compact human-readable lines: the town every N ticks, narration, metrics.
 
+    The periodic line shows the world at the first tick it is due for which the
+    whole world is at hand (the hub sends it whole on request).
+
     Example output::
 
         [t=1200 d1 04:48] 8 agents | sunny | power on, water on | hunger .62 hygiene .71 ...
@@ -76,8 +79,13 @@ class StdoutSink:
 
     def __init__(self, params: StdoutParams) -> None:
         self.params = params
-        self._tracker = SnapshotTracker()
+        self._world: WorldSource = TrackingWorldSource()
         self._last_line: int | None = None
+        self._asked = False
+
+    def bind_world(self, source: WorldSource) -> None:
+        """Use the hub's world for the periodic line instead of following diffs."""
+        self._world = source
 
     def _out(self) -> TextIO:
         return sys.stdout if self.params.stream == "stdout" else sys.stderr
@@ -100,12 +108,19 @@ class StdoutSink:
         kind = event.kind
         lines: list[str] = []
         if kind in ("world_snapshot", "world_diff"):
-            self._tracker.observe(payload)
-            world = self._tracker.snapshot
-            if world is not None and self._due(event.tick):
-                lines.append(format_world_line(world))
-            if self.params.narration and world is not None:
-                lines += [_narration_line(event.tick, n) for n in world.get("narration", ())]
+            self._world.observe(event)
+            if self._due(event.tick):
+                world = payload if kind == "world_snapshot" else self._world.snapshot_now()
+                if world is not None:
+                    lines.append(format_world_line(world))
+                    self._last_line = event.tick
+                elif not self._asked:  # the hub sends the world whole next time
+                    self._world.request_snapshot()
+                    self._asked = True
+            if kind == "world_snapshot":
+                self._asked = False
+            if self.params.narration:
+                lines += [_narration_line(event.tick, n) for n in _world_narration(payload)]
         elif kind == "narration" and self.params.narration:
             lines += [_narration_line(event.tick, n) for n in payload.get("items", ())]
         elif kind == "metric" and self.params.metrics:
@@ -126,10 +141,7 @@ class StdoutSink:
 
     def _due(self, tick: int) -> bool:
         last = self._last_line
-        if last is None or tick < last or tick - last >= self.params.every:
-            self._last_line = tick
-            return True
-        return False
+        return last is None or tick < last or tick - last >= self.params.every
 
     def _wants_health(self, payload: Mapping[str, Any]) -> bool:
         mode = self.params.health
@@ -173,6 +185,15 @@ def format_world_line(world: Mapping[str, Any]) -> str:
     parts.append(f"queued {queued}")
     parts.append(f"events {len(world.get('events', ()))}")
     return " | ".join(parts)
+
+
+def _world_narration(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """This tick's narration in a world snapshot or diff (a diff carries it when it changed)."""
+    if payload.get("payload_type") == "world_diff":
+        narration = payload.get("changes", {}).get("set", {}).get("narration", ())
+    else:
+        narration = payload.get("narration", ())
+    return list(narration)
 
 
 def _narration_line(tick: int, item: Mapping[str, Any]) -> str:

@@ -1,0 +1,172 @@
+"""The jsonl sink: lines, rotation by size and time, gzip, retention, self-contained segments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+pytest.importorskip("townlet.telemetry")
+
+from pydantic import ValidationError
+
+from townlet.core.config.models import TelemetryConfig
+from townlet.core.ports import TelemetryEvent
+from townlet.core.telemetry import TelemetryHub, apply_diff
+from townlet.core.telemetry.synthetic import SyntheticTown
+from townlet.telemetry.logs import read_log
+from townlet.telemetry.sinks import jsonl as jsonl_module
+from townlet.telemetry.sinks.jsonl import JsonlParams, JsonlSink
+from townlet.telemetry.validate import validate_lines
+
+
+def _run(tmp_path: Path, ticks: int = 300, **params: Any) -> tuple[JsonlSink, dict[str, Any]]:
+    """Publish a town at a pace the sink keeps up with (it catches up every 10 ticks)."""
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "logs" / "town.jsonl"), **params))
+    town = SyntheticTown(seed=3, churn=0.01)
+    with TelemetryHub([("jsonl", sink)], TelemetryConfig(health_every=100)) as hub:
+        for _ in range(ticks):
+            hub.publish_world(town.tick + 1, town.step())
+            if town.tick % 10 == 0:
+                hub.flush(5)
+        final = json.loads(json.dumps(hub.snapshot))
+    return sink, final
+
+
+def _worlds(path: Path) -> list[dict[str, Any]]:
+    states: list[dict[str, Any]] = []
+    for line in read_log(path):
+        assert line.obj is not None
+        if line.obj["payload_type"] == "world_snapshot":
+            states.append(line.obj)
+        elif line.obj["payload_type"] == "world_diff":
+            states.append(apply_diff(states[-1], line.obj))
+    return states
+
+
+def test_one_file_one_payload_per_line(tmp_path: Path) -> None:
+    sink, final = _run(tmp_path, ticks=100)
+    lines = sink.path.read_bytes().splitlines()
+    assert len(lines) == 100 + 1  # worlds, then the health report at stop
+    assert json.loads(lines[0])["payload_type"] == "world_snapshot"
+    assert _worlds(sink.path)[-1] == final
+    assert validate_lines(read_log(sink.path)).ok
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_size_rotation_gives_self_contained_segments(tmp_path: Path, gzip: bool) -> None:
+    sink, final = _run(tmp_path, rotate_bytes=20_000, gzip=gzip)
+    segments = [*sink.rotated_segments(), sink.path]
+    assert len(segments) >= 5  # ~1 KiB a tick: a segment closes at the world after 20 KB
+    suffix = ".jsonl.gz" if gzip else ".jsonl"
+    assert [p.name for p in segments[:2]] == [f"town.000001{suffix}", f"town.000002{suffix}"]
+    ticks: list[int] = []
+    for segment in segments:
+        assert (segment.read_bytes()[:2] == b"\x1f\x8b") is gzip
+        report = validate_lines(read_log(segment))
+        assert report.ok, report.problems[:3]  # each segment starts with a full snapshot
+        ticks += [s["tick"] for s in _worlds(segment)]
+    assert ticks == list(range(1, 301))  # nothing lost or repeated across segments
+    assert _worlds(segments[-1])[-1] == final
+
+
+def test_time_rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(jsonl_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "t.jsonl"), rotate_seconds=60))
+    sink.start()
+    for tick in range(10):
+        sink.emit(TelemetryEvent("metric", tick, {"payload_type": "metric", "tick": tick}))
+        now[0] += 15
+    sink.stop()
+    assert [p.name for p in sink.rotated_segments()] == ["t.000001.jsonl", "t.000002.jsonl"]
+    counts = [len(p.read_text().splitlines()) for p in [*sink.rotated_segments(), sink.path]]
+    assert counts == [5, 4, 1]  # a segment closes with the first line written at 60 s or later
+
+
+def test_keep_deletes_the_oldest_segments(tmp_path: Path) -> None:
+    sink, _ = _run(tmp_path, rotate_bytes=20_000, keep=2)
+    rotated = sink.rotated_segments()
+    assert len(rotated) == 2
+    assert int(rotated[0].name.split(".")[1]) > 1
+
+
+def test_a_file_left_by_an_earlier_run_is_rotated_not_overwritten(tmp_path: Path) -> None:
+    first, _ = _run(tmp_path, ticks=10)
+    earlier = first.path.read_bytes()
+    second, _ = _run(tmp_path, ticks=10)
+    assert [p.read_bytes() for p in second.rotated_segments()] == [earlier]
+    assert second.path.read_bytes().startswith(b'{"schema_version"')
+
+
+def test_params_are_checked() -> None:
+    with pytest.raises(ValidationError, match="'keep' needs rotate_bytes or rotate_seconds"):
+        JsonlParams(path="x.jsonl", keep=3)
+    with pytest.raises(ValidationError, match="greater than or equal to 1024"):
+        JsonlParams(path="x.jsonl", rotate_bytes=10)
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        JsonlParams(path="x.jsonl", rotation="daily")
+
+
+def test_health_reports_the_live_file(tmp_path: Path) -> None:
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "h.jsonl"), gzip=True))
+    assert sink.path.name == "h.jsonl.gz"
+    sink.start()
+    assert sink.health().connected and sink.health().detail["path"].endswith("h.jsonl.gz")
+    sink.stop()
+    sink.stop()
+    assert not sink.health().connected
+
+
+class _SlowWorld:
+    """A world source that never has the world at hand: the sink must ask for it."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def observe(self, event: TelemetryEvent) -> None:
+        pass
+
+    def snapshot_now(self) -> None:
+        return None
+
+    def latest(self) -> None:
+        return None
+
+    def request_snapshot(self) -> None:
+        self.requests += 1
+
+
+def test_a_full_segment_waits_for_the_snapshot_it_asked_for(tmp_path: Path) -> None:
+    from townlet.core.telemetry import make_diff, make_payload
+
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "w.jsonl"), rotate_bytes=1024))
+    world = _SlowWorld()
+    sink.bind_world(world)
+    sink.start()
+    town = SyntheticTown(seed=2)
+    snaps = [make_payload("world_snapshot", t, town.step()) for t in range(1, 5)]
+    sink.emit(TelemetryEvent("world_snapshot", 1, snaps[0]))  # > 1 KiB: the segment is full
+    for t in (2, 3):  # diffs still go to the full segment, once asked
+        sink.emit(TelemetryEvent("world_diff", t, make_diff(snaps[t - 2], snaps[t - 1])))
+    assert world.requests == 1 and not sink.rotated_segments()
+    sink.emit(TelemetryEvent("world_snapshot", 4, snaps[3]))  # the answer opens a segment
+    sink.stop()
+    (old,) = sink.rotated_segments()
+    assert [json.loads(x)["tick"] for x in old.read_text().splitlines()] == [1, 2, 3]
+    assert [json.loads(x)["tick"] for x in sink.path.read_text().splitlines()] == [4]
+
+
+def test_the_hub_answers_a_segments_request(tmp_path: Path) -> None:
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "h.jsonl"), rotate_bytes=4096))
+    town = SyntheticTown(seed=5)
+    with TelemetryHub([("jsonl", sink)], TelemetryConfig(health_every=0)) as hub:
+        for _ in range(200):  # publishing far ahead of the sink: it has to ask
+            hub.publish_world(town.tick + 1, town.step())
+    for segment in [*sink.rotated_segments(), sink.path]:
+        first = json.loads(segment.read_text().splitlines()[0])
+        assert first["payload_type"] == "world_snapshot"
+        assert validate_lines(read_log(segment)).ok
