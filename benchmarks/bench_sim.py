@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 from townlet.core.config import load_config, parse_override
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
@@ -46,6 +48,23 @@ def measure(agents: int, ticks: int, repeat: int, social: bool = False) -> dict[
     }
 
 
+def measure_sinks(ticks: int, repeat: int) -> dict[str, float]:
+    """Ticks/s of ``townlet run``'s loop with the null sink and with the jsonl sink."""
+    from townlet.core.registry import Registry
+    from townlet.core.sim import Simulation
+
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("null", "jsonl"):
+            params = f"{{path: '{Path(tmp) / 'run.jsonl'}'}}" if name == "jsonl" else "{}"
+            for seed in range(repeat):
+                sets = [f"seed={seed}", f"telemetry.sinks=[{{name: '{name}', params: {params}}}]"]
+                config = load_config(overrides=[parse_override(s) for s in sets]).config
+                summary = Simulation(config, Registry()).run(ticks)
+                best[name] = max(best.get(name, 0.0), summary.ticks_per_second)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=3000)
@@ -70,6 +89,11 @@ def main() -> None:
     for n in args.agents:
         plain, social = (r["ticks_per_s"] for r in rows if r["agents"] == n)
         print(f"social layer cost with {n} citizens: {1 - social / plain:.0%} of ticks/s")
+    sinks = measure_sinks(args.ticks, args.repeat)
+    print(
+        f"townlet run loop, 8 citizens: null sink {sinks['null']:,.0f} ticks/s, jsonl sink "
+        f"{sinks['jsonl']:,.0f} ticks/s ({sinks['jsonl'] / sinks['null']:.0%} of null)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from townlet.core._validation import format_validation_error, key_path
-from townlet.core.config.base import _PathMarker
 from townlet.core.config.models import TownletConfig
+from townlet.core.config_base import _PathMarker
 from townlet.core.errors import ConfigError, PluginError
 from townlet.core.registry import Registry
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from townlet.core.config.base import ConfigModel, ConfigPath, PluginChoice
+from townlet.core.config_base import ConfigModel, ConfigPath, PluginChoice
 from townlet.core.console.config import ConsoleConfig
 from townlet.core.telemetry.config import TelemetryConfig
 from townlet.core.world.settings import WorldConfig

@@ -17,7 +17,7 @@ def _type_name(annotation: Any) -> str:
     if isinstance(annotation, type):
         return annotation.__name__
     text = str(annotation).replace("typing.", "").replace("pathlib.", "")
-    return text.replace("townlet.core.config.base.", "").replace("townlet.core.world.settings.", "")
+    return text.replace("townlet.core.config_base.", "").replace("townlet.core.world.settings.", "")
 
 
 def _default(field: Any) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from townlet.core.config.base import ConfigModel, ConfigPath
+from townlet.core.config_base import ConfigModel, ConfigPath
 
 __all__ = ["ConsoleConfig"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from townlet.core.config.base import PluginChoice
+from townlet.core.config_base import PluginChoice
 
 __all__ = ["TelemetryConfig"]
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from townlet.core.config.base import ConfigModel, ConfigPath
+from townlet.core.config_base import ConfigModel, ConfigPath
 
 __all__ = [
     "EconomyConfig",
