@@ -36,7 +36,8 @@ from townlet.core.errors import ConfigError
 from townlet.core.hooks import make_plugin_manager
 from townlet.core.rng import RngStreams
 from townlet.core.world import options as opts
-from townlet.core.world.affordances import ITEMS, NEEDS, AffordanceSet, load_affordances
+from townlet.core.world import report
+from townlet.core.world.affordances import ITEMS, AffordanceSet, load_affordances
 from townlet.core.world.clock import Clock
 from townlet.core.world.economy import Economy
 from townlet.core.world.interact import start_arrivals, step_affordances
@@ -687,149 +688,8 @@ class World:
 
     def observe(self) -> dict[str, Any]:
         """The world as a JSON-able telemetry snapshot (see docs/telemetry.md)."""
-        a = self.agents
-        town = self.town
-        aff_ids = self.affordances.ids
-        agents: dict[str, Any] = {}
-        for slot in np.flatnonzero(a.alive):
-            aff = int(a.aff[slot])
-            agents[self.agent_ids[slot]] = {
-                "name": self.agent_names[slot],
-                "x": int(a.xy[slot, 0]),
-                "y": int(a.xy[slot, 1]),
-                "option": opts.OPTIONS[int(a.option[slot])],
-                "affordance": "work" if aff == WORK else (aff_ids[aff] if aff >= 0 else None),
-                "needs": {n: round(float(a.needs[slot, i]), 4) for i, n in enumerate(NEEDS)},
-                "wallet": int(a.wallet[slot]) / MILLS,
-                "inventory": {n: int(a.inventory[slot, i]) for i, n in enumerate(ITEMS)},
-                "job": {
-                    "workplace": self.config.world.jobs.jobs[a.job[slot]].place
-                    if a.job[slot] >= 0
-                    else None,
-                    "state": ShiftState.NAMES[int(a.shift_state[slot])],
-                    "attendance": round(
-                        int(a.present_ticks[slot]) / max(1, int(a.scheduled_ticks[slot])), 4
-                    ),
-                },
-                "last_event": None,
-            }
-        for event in self.events:
-            if event.get("agent") in agents:
-                agents[event["agent"]]["last_event"] = event["kind"]
-        queues: dict[int, list[str]] = {}
-        for slot in np.flatnonzero(a.alive & (a.queue_obj >= 0)):
-            queues.setdefault(int(a.queue_obj[slot]), []).append(self.agent_ids[slot])
-        objects = {}
-        for o, oid in enumerate(town.object_ids):
-            holder = int(self.objects.holder[o])
-            objects[oid] = {
-                "type": town.object_types[o],
-                "x": int(town.object_xy[o, 0]),
-                "y": int(town.object_xy[o, 1]),
-                "place": town.object_places[o],
-                "occupant": self.agent_ids[holder] if holder >= 0 else None,
-                "queue": [
-                    q
-                    for q in queues.get(o, [])
-                    if q != (self.agent_ids[holder] if holder >= 0 else None)
-                ],
-                "available": bool(self.walkable[town.object_xy[o, 1], town.object_xy[o, 0]]),
-            }
-        econ = self.economy
-        return {
-            "tick": self.tick,
-            "config_id": self.config.config_id,
-            "ticks_per_day": self.clock.ticks_per_day,
-            "day": self.clock.day(self.tick),
-            "minute_of_day": self.clock.minute_of_day(self.tick),
-            "agents": agents,
-            "objects": objects,
-            "economy": {
-                "prices": {item: int(econ.price[i]) / MILLS for i, item in enumerate(ITEMS)},
-                "stock": {
-                    town.object_ids[o]: {
-                        item: int(econ.stock[s, i]) for i, item in enumerate(ITEMS)
-                    }
-                    for o in town.objects_of_type("till")
-                    if (s := int(econ.shop_of_object[o])) >= 0
-                },
-            },
-            "weather": self.weather,
-            "utilities": {u: bool(self.utility_on[i]) for i, u in enumerate(UTILITIES)},
-            "relationships": self._top_ties(),
-            "events": [dict(e) for e in self.events],
-            "narration": [dict(line) for line in self.narrator.lines],
-            "kpis": self.kpi_values(),
-        }
-
-    def _top_ties(self) -> dict[str, list[dict[str, Any]]]:
-        rel = self.relations
-        out: dict[str, list[dict[str, Any]]] = {}
-        if not self.relationships_on:
-            return out
-        for slot in np.flatnonzero(self.agents.alive & (rel.other >= 0).any(axis=1)):
-            ks = np.flatnonzero(rel.other[slot] >= 0)
-            out[self.agent_ids[slot]] = [
-                {
-                    "other": self.agent_ids[int(rel.other[slot, k])],
-                    "trust": round(float(rel.trust[slot, k]), 4),
-                    "familiarity": round(float(rel.familiarity[slot, k]), 4),
-                    "rivalry": round(float(rel.rivalry[slot, k]), 4),
-                }
-                for k in ks
-            ]
-        return out
+        return report.observe(self)
 
     def kpi_values(self) -> dict[str, float]:
         """Current KPIs as a flat name → number mapping."""
-        a = self.agents
-        k = self.kpi
-        sched = int(a.scheduled_ticks.sum())
-        shifts = int(a.shift_days.sum())
-        return {
-            "self_sufficiency": round(k.self_sufficiency, 4),
-            "attendance": round(int(a.present_ticks.sum()) / sched, 4) if sched else 1.0,
-            "lateness": round(int(a.late_days.sum()) / shifts, 4) if shifts else 0.0,
-            "absences": float(a.absent_days.sum()),
-            "meals": float(k.completions["eat"] + k.completions["snack"]),
-            "showers": float(k.completions["shower"]),
-            "ghost_steps": float(k.ghost_steps),
-            "mean_queue_wait": round(k.mean_queue_wait, 2),
-            "population": float(a.alive.sum()),
-            **self._social_kpis(),
-        }
-
-    def _social_kpis(self) -> dict[str, float]:
-        a = self.agents
-        rel = self.relations
-        soc = self.social
-        alive = a.alive
-        strong = (rel.other >= 0) & (
-            (np.abs(rel.trust) > 0.3)
-            | (np.abs(rel.familiarity) > 0.3)
-            | (np.abs(rel.rivalry) > 0.3)
-        )
-        conflicts = sum(soc.conflicts.values())
-        days = max(self.tick, 1) / self.clock.ticks_per_day
-        return {
-            "relationship_formation": round(float(strong[alive].any(axis=1).mean()), 4)
-            if alive.any()
-            else 0.0,
-            "conflicts": float(conflicts),
-            "conflict_intensity": round(soc.intensity, 3),
-            "escalation_rate": round(soc.arguments / conflicts, 4) if conflicts else 0.0,
-            "chats": float(soc.chats),
-            "shared_meals": float(soc.shared_meals),
-            "option_switch_rate": round(
-                self.kpi.option_switches / max(1, int(alive.sum())) / days, 3
-            ),
-            "tenure_days": round(
-                float(np.mean(self.tick - a.spawned_at[alive])) / self.clock.ticks_per_day, 3
-            )
-            if alive.any()
-            else 0.0,
-            "exits": float(self.lifecycle.exits),
-            "arrivals": float(self.lifecycle.arrivals),
-            "perturbations": float(self.perturbations.started),
-            "narrations": float(self.narrator.said),
-        }
+        return report.kpi_values(self)
