@@ -7,6 +7,7 @@ that only just arrived) get 0.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -49,7 +50,7 @@ class NeedWeights(BaseModel):
         return np.array([self.hunger, self.hygiene, self.energy], dtype=np.float32)
 
 
-class Stage:
+class Stage(ABC):
     """Shared plumbing of the built-in stages (a plugin need not use it)."""
 
     Params: ClassVar[type[BaseModel]]
@@ -59,12 +60,12 @@ class Stage:
     def __init__(self, params: BaseModel) -> None:
         self.params = params
 
-    def reset(self, world: WorldView) -> None:
+    def reset(self, world: WorldView) -> None:  # noqa: B027 (optional hook: most stages keep no state)
         """Nothing to forget by default."""
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:  # pragma: no cover
+    @abstractmethod
+    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Subclasses return their contribution."""
-        raise NotImplementedError
 
 
 class HomeostasisParams(BaseModel):
