@@ -37,12 +37,14 @@ def resolve_config(
     *,
     scenario: str | None = None,
     overrides: Sequence[str] | Mapping[str, Any] = (),
+    encoder: str | None = None,
     registry: Registry | None = None,
 ) -> TownletConfig:
     """Turn the env constructor's config arguments into a validated config.
 
     ``overrides`` are ``"key.path=value"`` strings or a ``{"key.path": value}``
-    mapping, applied like ``--set`` on the command line.
+    mapping, applied like ``--set`` on the command line; ``encoder`` sets
+    ``observations.encoder`` after them.
     """
     if config is not None and scenario is not None:
         raise ValueError("pass either a config or a scenario name, not both")
@@ -51,6 +53,8 @@ def resolve_config(
         if isinstance(overrides, Mapping)
         else list(overrides)
     )
+    if encoder is not None:
+        texts.append(f"observations.encoder={_yaml_value(encoder)}")
     parsed = [parse_override(t) for t in texts]
     if isinstance(config, TownletConfig):
         if not parsed:

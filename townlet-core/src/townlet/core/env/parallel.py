@@ -75,13 +75,9 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
-        extra = dict(overrides) if isinstance(overrides, Mapping) else list(overrides)
-        if encoder is not None:
-            if isinstance(extra, dict):
-                extra["observations.encoder"] = encoder
-            else:
-                extra.append(f"observations.encoder={encoder}")
-        cfg = resolve_config(config, scenario=scenario, overrides=extra, registry=registry)
+        cfg = resolve_config(
+            config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
+        )
         self.town = Town(cfg, horizon=horizon, registry=registry)
         self.config = cfg
         self.horizon = horizon

@@ -93,15 +93,10 @@ class SubprocVectorTownEnv:
     ) -> None:
         if not 1 <= num_workers <= num_towns:
             raise ValueError(f"num_workers must be within 1..num_towns (got {num_workers})")
-        extra: Sequence[str] | Mapping[str, Any] = overrides
-        if encoder is not None:
-            extra = (
-                {**overrides, "observations.encoder": encoder}
-                if isinstance(overrides, Mapping)
-                else [*overrides, f"observations.encoder={encoder}"]
-            )
         registry = Registry()
-        self.config = resolve_config(config, scenario=scenario, overrides=extra, registry=registry)
+        self.config = resolve_config(
+            config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
+        )
         self.spec = build_encoder(self.config, registry, {"horizon": horizon}).spec
         self.num_towns = num_towns
         self.slots = self.config.world.agents

@@ -82,15 +82,10 @@ class VectorTownEnv:
     ) -> None:
         if num_towns < 1:
             raise ValueError(f"num_towns must be >= 1 (got {num_towns})")
-        extra: Sequence[str] | Mapping[str, Any] = overrides
-        if encoder is not None:
-            extra = (
-                {**overrides, "observations.encoder": encoder}
-                if isinstance(overrides, Mapping)
-                else [*overrides, f"observations.encoder={encoder}"]
-            )
         registry = registry or Registry()
-        self.config = resolve_config(config, scenario=scenario, overrides=extra, registry=registry)
+        self.config = resolve_config(
+            config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
+        )
         self.horizon = horizon
         enc = build_encoder(self.config, registry, {"horizon": horizon})
         self.towns = [

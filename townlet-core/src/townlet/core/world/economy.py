@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 import numpy.typing as npt
 
+from townlet.core.errors import ConfigError
 from townlet.core.world.affordances import ITEMS
 from townlet.core.world.settings import EconomyConfig
 from townlet.core.world.state import MILLS, AgentArrays
@@ -28,8 +29,6 @@ class Economy:
         self.shop_places = [p for p in config.stock if p in town.places]
         missing = sorted(set(config.stock) - set(town.places))
         if missing:
-            from townlet.core.errors import ConfigError
-
             raise ConfigError(
                 f"world.economy.stock: unknown shop place(s) {missing}; "
                 f"places in {town.path.name}: {', '.join(town.places)}"
