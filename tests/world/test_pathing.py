@@ -78,3 +78,19 @@ def test_weather_weights_outdoor_tiles(tmp_path: Path) -> None:
     closed[1, 3] = True
     fields.set_closed(closed)
     assert fields.dist[0, 1, 5] == np.inf
+
+
+def test_fields_are_shared_by_map_weight_and_closures(tmp_path: Path) -> None:
+    town = load_town(tiny_town(tmp_path, "#####\n#...#\n#...#\n#####\n"))
+    a, b = PathFields(town), PathFields(town)
+    assert a.dist is b.dist and not a.dist.flags.writeable
+    b.set_outdoor_cost(3.0)
+    assert b.dist is not a.dist
+    closed = np.zeros(town.shape, dtype=bool)
+    closed[2, 3] = True
+    a.set_closed(closed)
+    c = PathFields(town)
+    assert c.dist is not a.dist  # fresh fields have no closures
+    c.set_closed(closed)
+    assert c.dist is a.dist
+    assert np.isinf(a.dist[0, 2, 3])

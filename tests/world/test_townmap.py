@@ -77,3 +77,38 @@ def test_malformed_maps(tmp_path: Path, change: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as err:
         load_town(write(tmp_path, dict(TINY, **change)))
     assert str(tmp_path / "town.yaml") in str(err.value)
+
+
+OPEN = {
+    **TINY,
+    "name": "open",
+    "layout": "#####\n#...#\n#...#\n#####\n",
+    "places": {"home": {"kind": "home", "area": [0, 0, 4, 3]}},
+    "spawn_points": [[2, 2]],
+}
+
+
+def test_unchanged_file_is_parsed_once_and_shared_read_only(tmp_path: Path) -> None:
+    path = write(tmp_path, OPEN)
+    first = load_town(path)
+    assert load_town(path) is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.object_xy[0, 0] = 3
+
+
+def test_edited_file_is_parsed_again(tmp_path: Path) -> None:
+    path = write(tmp_path, OPEN)
+    first = load_town(path)
+    path.write_text(yaml.safe_dump({**OPEN, "name": "open2"}))
+    second = load_town(path)
+    assert second is not first and second.name == "open2"
+
+
+def test_a_broken_file_is_refused_every_time(tmp_path: Path) -> None:
+    path = tmp_path / "town.yaml"
+    path.write_text("legend: [unclosed")
+    for _ in range(2):  # errors are never cached as results
+        with pytest.raises(ConfigError, match="invalid YAML"):
+            load_town(path)
+    path.write_text(yaml.safe_dump(OPEN))
+    assert load_town(path).name == "open"

@@ -68,6 +68,10 @@ class TickFacts:
     deficit: npt.NDArray[np.float32]
     """``[N, 3]`` need deficits (1 − value) after the tick."""
     deficit_before: npt.NDArray[np.float32]
+    worst_deficit: npt.NDArray[np.float32]
+    """``[N]`` largest need deficit of each slot after the tick."""
+    stayed: npt.NDArray[np.bool_]
+    """Slots whose agent acted and did not exit (``acted & ~exited``)."""
 
     def of_kind(self, kind: str) -> list[Event]:
         """Events of one kind (empty list when none)."""
@@ -107,8 +111,10 @@ def derive_facts(
             events.setdefault(kind, []).append((slot, ev))
             if kind == "exit" and slot >= 0:
                 reasons[slot] = str(ev.get("reason", "unknown"))
-    for gone in np.flatnonzero(exited):
-        reasons.setdefault(int(gone), "unknown")
+    if np.count_nonzero(exited):
+        for gone in exited.nonzero()[0].tolist():
+            reasons.setdefault(gone, "unknown")
+    deficit = 1.0 - a.needs
     return TickFacts(
         before=before,
         acted=acted,
@@ -117,8 +123,10 @@ def derive_facts(
         spawned=spawned,
         exit_reasons=reasons,
         events=events,
-        deficit=(1.0 - a.needs).astype(np.float32),
-        deficit_before=(1.0 - before.needs).astype(np.float32),
+        deficit=deficit,
+        deficit_before=1.0 - before.needs,
+        worst_deficit=deficit.max(axis=1),
+        stayed=acted & ~exited,
     )
 
 
@@ -147,5 +155,7 @@ class RewardContext:
             return np.zeros(self.n, dtype=np.float32)
         if len(parts) == 1:
             return parts[0]
-        out: npt.NDArray[np.float32] = np.sum(parts, axis=0, dtype=np.float32)
+        out = parts[0] + parts[1]
+        for part in parts[2:]:
+            out += part
         return out

@@ -54,9 +54,9 @@ class SocialFloorStage(Stage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Minus the tagged contributions of agents in need."""
         p: SocialFloorParams = self.params  # type: ignore[assignment]
-        needy = ctx.facts.deficit.max(axis=1) > p.deficit
-        out: npt.NDArray[np.float32] = -ctx.tagged(p.tag) * needy
-        return out.astype(np.float32)
+        needy = ctx.facts.worst_deficit > p.deficit
+        out: npt.NDArray[np.float32] = ctx.tagged(p.tag) * -needy.astype(np.float32)
+        return out
 
 
 class DeathGuardParams(BaseModel):
@@ -92,12 +92,14 @@ class DeathGuardStage(Stage):
         tick = ctx.world.tick
         if self._last_danger.size != ctx.n:
             self._last_danger = np.full(ctx.n, -(10**9), dtype=np.int64)
-        self._last_danger[f.spawned] = -(10**9)
-        danger = f.alive & (f.deficit.max(axis=1) >= p.danger)
+        if np.count_nonzero(f.spawned):
+            self._last_danger[f.spawned] = -(10**9)
+        danger = f.alive & (f.worst_deficit >= p.danger)
         self._last_danger[danger] = tick
         guarded = f.exited | (tick - self._last_danger <= p.window)
-        out: npt.NDArray[np.float32] = -np.maximum(ctx.total, 0.0) * guarded
-        return out.astype(np.float32)
+        out: npt.NDArray[np.float32] = np.maximum(ctx.total, np.float32(0.0))
+        out *= -guarded.astype(np.float32)
+        return out
 
 
 class ClipParams(BaseModel):
@@ -142,18 +144,21 @@ class ClipStage(Stage):
         f = ctx.facts
         if self.episode_return.size != ctx.n:
             self.episode_return = np.zeros(ctx.n, dtype=np.float64)
-        self.episode_return[f.spawned & ~f.acted] = 0.0
+        arrivals = np.count_nonzero(f.spawned)
+        if arrivals:
+            self.episode_return[f.spawned & ~f.acted] = 0.0
         exempt = ctx.tagged(p.exempt_tag)
         body = ctx.total - exempt
         clipped = np.minimum(np.maximum(body, -p.tick), p.tick)
         hit = f.acted & (clipped != body)
-        self.clipped_ticks += int(hit.sum())
-        self.agent_ticks += int(f.acted.sum())
+        self.clipped_ticks += int(np.count_nonzero(hit))
+        self.agent_ticks += int(np.count_nonzero(f.acted))
         reward = (clipped + exempt).astype(np.float64)
         ret = self.episode_return
         new = np.minimum(np.maximum(ret + reward, -p.episode), p.episode)
         reward = new - ret
         self.episode_return = np.where(f.acted, new, ret)
-        self.episode_return[f.spawned] = 0.0
+        if arrivals:
+            self.episode_return[f.spawned] = 0.0
         out: npt.NDArray[np.float32] = ((reward - ctx.total) * f.acted).astype(np.float32)
         return out

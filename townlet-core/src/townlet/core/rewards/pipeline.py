@@ -124,7 +124,9 @@ class RewardPipeline:
         self._carried = []
         n = world.n_agents
         shape = (n,)
-        total = np.zeros(n, dtype=np.float32)
+        # one row per stage and a last row for the total: the stats take it whole
+        rows = np.zeros((len(self.stages) + 1, n), dtype=np.float32)
+        total: npt.NDArray[np.float32] = rows[-1]
         breakdown: dict[str, npt.NDArray[np.float32]] = {}
         view = total.view()
         view.flags.writeable = False
@@ -132,19 +134,19 @@ class RewardPipeline:
             world=world, facts=facts, total=view, breakdown=breakdown, tags=self.tags
         )
         acted = facts.acted
-        for label, stage in zip(self.labels, self.stages, strict=True):
+        for i, (label, stage) in enumerate(zip(self.labels, self.stages, strict=True)):
             part = stage.compute(ctx)
             if part.dtype is not _F32 or part.shape != shape:
                 part = np.asarray(part, dtype=np.float32)
                 if part.shape != (n,):
                     raise ValueError(f"reward stage {label!r} returned {part.shape}, want ({n},)")
-            total += part
-            breakdown[label] = part
-        if not acted.all():
-            for label, part in breakdown.items():
-                breakdown[label] = part * acted
-            total *= acted
-        self._sums.add(np.stack([*breakdown.values(), total]), acted)
+            row = rows[i]
+            row[:] = part
+            total += row
+            breakdown[label] = row
+        if np.count_nonzero(acted) != n:
+            rows *= acted
+        self._sums.add(rows, acted)
         self.breakdown = breakdown
         self.raw = total.copy()
         self.facts = facts

@@ -92,8 +92,8 @@ class HomeostasisStage(Stage):
         """Penalty of the deficits after the tick, for agents that stayed in town."""
         f = ctx.facts
         d = f.deficit
-        out: npt.NDArray[np.float32] = -((d * d) @ self._w).astype(np.float32)
-        out *= f.acted & ~f.exited
+        out: npt.NDArray[np.float32] = (d * d) @ -self._w
+        out *= f.stayed
         return out
 
 
@@ -125,10 +125,11 @@ class ShapingStage(Stage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """γφ(s′) − φ(s) for agents that acted and stayed."""
         f = ctx.facts
-        phi_after = -(f.deficit @ self._w)
-        phi_before = -(f.deficit_before @ self._w)
-        out: npt.NDArray[np.float32] = (self._gamma * phi_after - phi_before).astype(np.float32)
-        out *= f.acted & ~f.exited & ~f.spawned
+        # γφ(s′) − φ(s) with φ = −d·w
+        out: npt.NDArray[np.float32] = f.deficit_before @ self._w - self._gamma * (
+            f.deficit @ self._w
+        )
+        out *= f.stayed & ~f.spawned
         return out
 
 
@@ -163,14 +164,14 @@ class WorkStage(Stage):
         f = ctx.facts
         worked = a.present_ticks > f.before.present_ticks
         out = np.zeros(ctx.n, dtype=np.float32)
-        if worked.any():
+        if np.count_nonzero(worked):
             out += worked * w.job_wage[np.maximum(a.job, 0)] * (p.wage_weight / MILLS)
         changed = a.shift_state != f.before.shift_state
-        if changed.any():
+        if np.count_nonzero(changed):
             state = a.shift_state
             bonus = np.array([0.0, 0.0, p.punctuality, p.late, p.absent], dtype=np.float32)
             out += changed * bonus[np.minimum(state, 4)]
-        out *= f.acted & ~f.exited & ~f.spawned
+        out *= f.stayed & ~f.spawned
         return out
 
 
@@ -191,9 +192,7 @@ class SurvivalStage(Stage):
         """``per_tick`` for agents that acted and did not exit."""
         p: SurvivalParams = self.params  # type: ignore[assignment]
         f = ctx.facts
-        out: npt.NDArray[np.float32] = ((f.acted & ~f.exited) * np.float32(p.per_tick)).astype(
-            np.float32
-        )
+        out: npt.NDArray[np.float32] = f.stayed * np.float32(p.per_tick)
         return out
 
 

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from townlet.core._validation import format_validation_error
 from townlet.core.errors import ConfigError
 from townlet.core.world.expr import Expr, ExprError, compile_expr
+from townlet.core.world.filecache import ParsedFiles
 from townlet.core.world.townmap import OBJECT_TYPES
 
 __all__ = [
@@ -118,6 +119,13 @@ def load_affordances(path: Path) -> AffordanceSet:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read affordance manifest: {exc.strerror}") from exc
+    return _PARSED.get(path, raw, lambda: _parse(path, raw))
+
+
+_PARSED: ParsedFiles[AffordanceSet] = ParsedFiles()
+
+
+def _parse(path: Path, raw: bytes) -> AffordanceSet:
     try:
         loader = yaml.SafeLoader(raw.decode("utf-8"))
         try:
@@ -169,7 +177,7 @@ def load_affordances(path: Path) -> AffordanceSet:
                 money[i] = round(value * 1000)
             else:
                 items[i, ITEMS.index(key)] = round(value)
-    return AffordanceSet(
+    aset = AffordanceSet(
         path=path,
         checksum=hashlib.sha256(raw).hexdigest(),
         ids=tuple(s.id for s in specs),
@@ -185,3 +193,7 @@ def load_affordances(path: Path) -> AffordanceSet:
         needs_water=np.array(["water_on" in e.names for e in exprs], dtype=bool),
         social=tuple(s.social for s in specs),
     )
+    for value in vars(aset).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared by every world built from this file
+    return aset

@@ -60,9 +60,14 @@ class Economy:
         mills: npt.NDArray[np.int64] | int,
         cause: str,
     ) -> None:
-        """Add ``mills`` (may be negative) to the wallets of ``slots`` and book it."""
-        np.add.at(agents.wallet, slots, mills)
-        total = int(np.sum(np.broadcast_to(mills, np.shape(slots))))
+        """Add ``mills`` (may be negative) to the wallets of ``slots`` (distinct) and book it."""
+        if isinstance(slots, np.ndarray):
+            if slots.size == 0:
+                return
+            total = int(mills.sum()) if isinstance(mills, np.ndarray) else int(mills) * slots.size
+        else:
+            total = int(mills)
+        agents.wallet[slots] += mills
         if total:
             self.ledger[cause] += total
 

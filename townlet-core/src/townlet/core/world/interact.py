@@ -9,7 +9,7 @@ import numpy as np
 from townlet.core.world.affordances import ITEMS
 from townlet.core.world.queues import WORK, release
 from townlet.core.world.social import finish_chat, shared_meals
-from townlet.core.world.state import MILLS, NO
+from townlet.core.world.state import MILLS, NO, tile_keys
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
@@ -54,14 +54,15 @@ def start_arrivals(world: World) -> None:
     """Holders standing on their object start their affordance (or work)."""
     a = world.agents
     objs = world.objects
-    cand = np.flatnonzero(a.alive & (a.target >= 0) & (a.aff == NO) & (a.stall_until <= world.tick))
+    cand = ((a.target >= 0) & (a.aff == NO) & a.alive & (a.stall_until <= world.tick)).nonzero()[0]
     if cand.size == 0:
         return
     tgt = a.target[cand]
+    here = (tile_keys(a.xy)[cand] == world.object_keys[tgt]) & (objs.holder[tgt] == cand)
+    if not np.count_nonzero(here):
+        return
     meals: list[int] = []
-    here = np.all(a.xy[cand] == world.town.object_xy[tgt], axis=1) & (objs.holder[tgt] == cand)
-    for slot in cand[here]:
-        slot = int(slot)
+    for slot in cand[here].tolist():
         o = int(a.target[slot])
         goal = int(a.goal[slot])
         a.reached_at[slot] = world.tick
@@ -93,26 +94,27 @@ def step_affordances(world: World) -> None:
     """Apply per-tick need effects, fail on lost utilities, complete finished ones."""
     a = world.agents
     aset = world.affordances
-    active = np.flatnonzero(a.alive & (a.aff >= 0))
+    active = ((a.aff >= 0) & a.alive).nonzero()[0]
     if active.size == 0:
         return
     aff = a.aff[active]
-    lost = (aset.needs_power[aff] & ~world.utility_on[0]) | (
-        aset.needs_water[aff] & ~world.utility_on[1]
-    )
-    for slot in active[lost]:
-        reason = (
-            "power_out"
-            if aset.needs_power[a.aff[slot]] and not world.utility_on[0]
-            else "water_out"
-        )
-        _fail(world, int(slot), reason)
-    active = active[~lost]
-    aff = a.aff[active]
-    a.needs[active] = np.clip(a.needs[active] + aset.need_per_tick[aff], 0.0, 1.0)
+    power, water = world.utility_on
+    if not (power and water):
+        lost = (aset.needs_power[aff] & ~power) | (aset.needs_water[aff] & ~water)
+        for slot in active[lost].tolist():
+            reason = "power_out" if aset.needs_power[a.aff[slot]] and not power else "water_out"
+            _fail(world, slot, reason)
+        active = active[~lost]
+        aff = a.aff[active]
+    needs = a.needs[active] + aset.need_per_tick[aff]
+    np.minimum(needs, 1.0, out=needs)
+    np.maximum(needs, 0.0, out=needs)
+    a.needs[active] = needs
     a.aff_left[active] -= 1
-    for slot in active[a.aff_left[active] <= 0]:
-        _complete(world, int(slot))
+    done = a.aff_left[active] <= 0
+    if np.count_nonzero(done):
+        for slot in active[done].tolist():
+            _complete(world, slot)
 
 
 def _complete(world: World, slot: int) -> None:

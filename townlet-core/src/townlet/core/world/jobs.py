@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
-from townlet.core.world.state import MILLS, ShiftState
+from townlet.core.world.state import MILLS, ShiftState, tile_keys
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
@@ -25,27 +26,54 @@ __all__ = ["step_jobs"]
 def step_jobs(world: World) -> None:
     """Advance shift states, pay wages and bonuses, count attendance."""
     a = world.agents
-    cfg = world.config.world.jobs
     clock = world.clock
     tod = clock.tick_of_day(world.tick)
-    emp = np.flatnonzero(a.alive & (a.job >= 0))
+    emp = (a.alive & (a.job >= 0)).nonzero()[0]
     if emp.size == 0:
         return
     job = a.job[emp]
-    start, end, wage = world.job_start[job], world.job_end[job], world.job_wage[job]
-    state = a.shift_state[emp]
-    starting = start == tod
-    state[starting] = ShiftState.PENDING
-    a.arrived[emp[starting]] = False
-    a.shift_days[emp[starting]] += 1
-    state[end == tod] = ShiftState.OFF
+    start, end = world.job_start[job], world.job_end[job]
     on_shift = (start <= tod) & (tod < end)
-    a.scheduled_ticks[emp[on_shift]] += 1
+    if tod in world.shift_edges:  # a shift starts or ends now
+        state = a.shift_state[emp]
+        starting = start == tod
+        state[starting] = ShiftState.PENDING
+        a.arrived[emp[starting]] = False
+        a.shift_days[emp[starting]] += 1
+        state[end == tod] = ShiftState.OFF
+        a.shift_state[emp] = state
+    if not np.count_nonzero(on_shift):
+        return
+    emp, start = emp[on_shift], start[on_shift]
+    a.scheduled_ticks[emp] += 1
+    at_desk = tile_keys(a.xy)[emp] == world.object_keys[a.desk[emp]]
+    state = a.shift_state[emp]
+    pending = state == ShiftState.PENDING
+    if np.count_nonzero(pending):
+        _arrivals_and_absences(world, emp, start, state, pending, at_desk)
+        a.shift_state[emp] = state
+    present = at_desk & ((state == ShiftState.ON_TIME) | (state == ShiftState.LATE))
+    paid = emp[present]
+    if paid.size:
+        a.present_ticks[paid] += 1
+        world.economy.transfer(a, paid, world.job_wage[a.job[paid]], "wage")
 
-    at_desk = np.all(a.xy[emp] == world.town.object_xy[a.desk[emp]], axis=1)
-    lag = tod - start
-    arrive = on_shift & (state == ShiftState.PENDING) & at_desk
-    if arrive.any():
+
+def _arrivals_and_absences(
+    world: World,
+    emp: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    state: npt.NDArray[np.int8],
+    pending: npt.NDArray[np.bool_],
+    at_desk: npt.NDArray[np.bool_],
+) -> None:
+    """Pending employees on shift (``emp``) arrive on time or late, or turn absent."""
+    a = world.agents
+    cfg = world.config.world.jobs
+    clock = world.clock
+    lag = clock.tick_of_day(world.tick) - start
+    arrive = pending & at_desk
+    if np.count_nonzero(arrive):
         grace = clock.ticks_from_minutes(cfg.grace_minutes)
         window = max(1, clock.ticks_from_minutes(cfg.bonus_window_minutes))
         state[arrive] = np.where(lag[arrive] <= grace, ShiftState.ON_TIME, ShiftState.LATE)
@@ -63,14 +91,9 @@ def step_jobs(world: World) -> None:
             world.record(
                 "late", int(emp[k]), minutes_late=round(int(lag[k]) * 1440 / clock.ticks_per_day)
             )
-    absent_after = clock.ticks_from_minutes(cfg.absent_after_minutes)
-    absent = on_shift & (state == ShiftState.PENDING) & (lag >= absent_after)
-    if absent.any():
+    absent = pending & ~arrive & (lag >= clock.ticks_from_minutes(cfg.absent_after_minutes))
+    if np.count_nonzero(absent):
         state[absent] = ShiftState.ABSENT
         a.absent_days[emp[absent]] += 1
         for k in np.flatnonzero(absent):
             world.record("absent", int(emp[k]))
-    present = on_shift & at_desk & ((state == ShiftState.ON_TIME) | (state == ShiftState.LATE))
-    a.present_ticks[emp[present]] += 1
-    world.economy.transfer(a, emp[present], wage[present], "wage")
-    a.shift_state[emp] = state

@@ -39,11 +39,11 @@ class Kpis:
         self, alive: npt.NDArray[np.bool_], needs: npt.NDArray[np.float32], threshold: float
     ) -> None:
         """Count one tick of need health."""
-        ok = alive & np.all(needs > threshold, axis=1)
+        ok = alive & (needs.min(axis=1) > threshold)
         self.alive_ticks += alive
         self.ok_ticks += ok
-        self.agent_ticks += int(alive.sum())
-        self.ok_agent_ticks += int(ok.sum())
+        self.agent_ticks += int(np.count_nonzero(alive))
+        self.ok_agent_ticks += int(np.count_nonzero(ok))
 
     @property
     def self_sufficiency(self) -> float:

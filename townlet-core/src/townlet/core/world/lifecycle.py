@@ -94,8 +94,10 @@ class Lifecycle:
         a = world.agents
         cfg = self.config
         deficit = 1.0 - a.needs
-        danger = a.alive & (deficit.max(axis=1) > cfg.near_death_deficit)
-        for slot in np.flatnonzero(danger & ~self.near_death):
+        worst = deficit.max(axis=1)
+        danger = a.alive & (worst > cfg.near_death_deficit)
+        entering = danger & ~self.near_death
+        for slot in entering.nonzero()[0].tolist() if np.count_nonzero(entering) else ():
             need = int(np.argmax(deficit[slot]))
             world.hooks.on_agent_near_death(
                 world=world,
@@ -105,16 +107,14 @@ class Lifecycle:
                 deficit=float(deficit[slot, need]),
             )
         self.near_death = danger
-        self.collapse_ticks = np.where(
-            a.alive & (deficit[:, 0] > self.collapse_deficit), self.collapse_ticks + 1, 0
-        ).astype(np.int32)
-        self.neglect_ticks += (a.alive & (deficit.max(axis=1) > cfg.neglect_deficit)).astype(
-            np.int32
-        )
-        if not world.utility_on.all():
+        # count up while starving, back to 0 otherwise
+        self.collapse_ticks += 1
+        self.collapse_ticks *= a.alive & (deficit[:, 0] > self.collapse_deficit)
+        self.neglect_ticks += a.alive & (worst > cfg.neglect_deficit)
+        if np.count_nonzero(world.utility_on) < world.utility_on.size:
             self.suppressed_until = world.tick + cfg.outage_grace
         self._maybe_exit(world)
-        due = [slot for tick, slot in self.pending if tick <= world.tick]
+        due = [slot for tick, slot in self.pending if tick <= world.tick] if self.pending else ()
         if due:
             self.pending = [(t, s) for t, s in self.pending if t > world.tick]
             for newcomer in due:

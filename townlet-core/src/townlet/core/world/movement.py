@@ -10,14 +10,16 @@ holds steps off it so the next user can get in.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from townlet.core.world.pathing import DIRECTIONS
 from townlet.core.world.queues import queue_ranks
 from townlet.core.world.social import conflict
-from townlet.core.world.state import NO
+from townlet.core.world.state import NO, tile_keys
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
@@ -29,50 +31,48 @@ def step_movement(world: World) -> None:
     """Move every walking agent one tile (or not, when blocked or in line)."""
     a = world.agents
     objs = world.objects
-    town = world.town
-    alive = a.alive
-    free_hand = alive & (a.aff == NO) & (a.stall_until <= world.tick)
-    walking = np.flatnonzero(free_hand & (a.target >= 0))
-    tgt = a.target[walking].astype(np.int64)
-    at_target = np.all(a.xy[walking] == town.object_xy[tgt], axis=1)
-    walking, tgt = walking[~at_target], tgt[~at_target]
-    holder = objs.holder[tgt] == walking
-    waiting = ~holder & (a.queue_obj[walking] >= 0)
-    if waiting.any():
+    free_hand = a.alive & (a.aff == NO) & (a.stall_until <= world.tick)
+    walking = (free_hand & (a.target >= 0)).nonzero()[0]
+    tgt = a.target[walking]
+    away = tile_keys(a.xy)[walking] != world.object_keys[tgt]
+    walking, tgt = walking[away], tgt[away]
+    waiting = (objs.holder[tgt] != walking) & (a.queue_obj[walking] >= 0)
+    if np.count_nonzero(waiting):
         ranks = queue_ranks(world, walking[waiting])
         dist = world.fields.distance(tgt[waiting], a.xy[walking[waiting]])
         stop = np.zeros(walking.size, dtype=bool)
         stop[waiting] = dist <= ranks + 1
         walking, tgt = walking[~stop], tgt[~stop]
-    dirs = world.fields.next_step(tgt, a.xy[walking]).astype(np.int64)
+    dirs = world.fields.next_step(tgt, a.xy[walking]).tolist()
 
     # agents standing on an object they do not hold step off it
-    ox, oy = a.xy[:, 0], a.xy[:, 1]
-    on_obj = world.object_at[oy, ox]
-    squatting = np.flatnonzero(free_hand & (on_obj >= 0) & (a.target == NO))
-    squatting = squatting[objs.holder[on_obj[squatting]] != squatting]
+    idle = (free_hand & (a.target == NO)).nonzero()[0]
+    on_obj = world.object_at[a.xy[idle, 1], a.xy[idle, 0]]
+    squat = on_obj >= 0
+    squatting = idle[squat][objs.holder[on_obj[squat]] != idle[squat]].tolist()
 
-    movers = np.concatenate([walking, squatting])
-    if movers.size == 0:
+    movers = walking.tolist() + squatting
+    if not movers:
         return
-    step_dir = np.concatenate([dirs, np.full(squatting.size, -2, dtype=np.int64)])
-    occ = world.occupancy()
+    step_dir = dirs + [_STEP_OFF] * len(squatting)
+    pos = a.xy.tolist()
+    occ = Counter(tuple(pos[s]) for s in a.alive.nonzero()[0].tolist())
     ghost_after = world.config.world.queues.ghost_step_after
-    order = world.rng.world.permutation(movers.size)
     walkable = world.walkable
-    for k in order:
-        slot = int(movers[k])
-        d = int(step_dir[k])
-        x, y = int(a.xy[slot, 0]), int(a.xy[slot, 1])
-        if d == -2:
+    for k in world.rng.world.permutation(len(movers)).tolist():
+        slot = movers[k]
+        d = step_dir[k]
+        x, y = pos[slot]
+        if d == _STEP_OFF:
             d = _free_neighbour(world, x, y, occ)
         if d < 0:
             continue
-        nx, ny = x + int(DIRECTIONS[d, 0]), y + int(DIRECTIONS[d, 1])
+        dx, dy = _DELTAS[d]
+        nx, ny = x + dx, y + dy
         if not walkable[ny, nx]:
             continue
-        if occ[ny, nx] > 0:
-            blocker = world.slot_at(nx, ny, exclude=slot)
+        if occ[nx, ny] > 0:
+            blocker = _slot_at(pos, a.alive, nx, ny, slot)
             target = int(a.target[slot])
             if a.blocked[slot] < ghost_after:
                 a.blocked[slot] += 1
@@ -84,21 +84,38 @@ def step_movement(world: World) -> None:
             if blocker >= 0:
                 conflict(world, "ghost_step", blocker, slot, target)
         a.blocked[slot] = 0
-        occ[y, x] -= 1
-        occ[ny, nx] += 1
-        a.xy[slot, 0], a.xy[slot, 1] = nx, ny
+        occ[x, y] -= 1
+        occ[nx, ny] += 1
+        pos[slot] = [nx, ny]
+        a.xy[slot] = nx, ny
         world.kpi.steps += 1
 
 
-def _free_neighbour(world: World, x: int, y: int, occ: np.ndarray) -> int:
-    for d, (dx, dy) in enumerate(DIRECTIONS):
-        nx, ny = x + int(dx), y + int(dy)
+_STEP_OFF = -2
+"""Pseudo-direction of an agent stepping off an object: any free neighbour."""
+_DELTAS = [(int(dx), int(dy)) for dx, dy in DIRECTIONS]
+
+
+def _slot_at(
+    pos: list[list[int]], alive: npt.NDArray[np.bool_], x: int, y: int, exclude: int
+) -> int:
+    """A living agent other than ``exclude`` on ``(x, y)``, or -1."""
+    for slot, (px, py) in enumerate(pos):
+        if px == x and py == y and slot != exclude and alive[slot]:
+            return slot
+    return NO
+
+
+def _free_neighbour(world: World, x: int, y: int, occ: Counter[tuple[int, int]]) -> int:
+    h, w = world.walkable.shape
+    for d, (dx, dy) in enumerate(_DELTAS):
+        nx, ny = x + dx, y + dy
         if (
-            0 <= nx < occ.shape[1]
-            and 0 <= ny < occ.shape[0]
+            0 <= nx < w
+            and 0 <= ny < h
             and world.walkable[ny, nx]
             and world.object_at[ny, nx] < 0
-            and occ[ny, nx] == 0
+            and occ[nx, ny] == 0
         ):
             return d
     return -1

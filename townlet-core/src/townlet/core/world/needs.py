@@ -18,13 +18,14 @@ def step_needs(world: World) -> None:
     """Decay every living agent's needs, clamp to [0, 1], fire threshold hooks."""
     a = world.agents
     needs = a.needs
-    needs -= world.need_decay[None, :] * a.alive[:, None]
-    np.clip(needs, 0.0, 1.0, out=needs)
+    needs -= world.need_decay * a.alive[:, None]
+    np.minimum(needs, 1.0, out=needs)
+    np.maximum(needs, 0.0, out=needs)
     below = (needs < world.config.world.needs.threshold) & a.alive[:, None]
     crossed = below & ~a.below_threshold
     a.below_threshold[:] = below
-    if crossed.any():
-        for slot, n in zip(*np.nonzero(crossed), strict=True):
+    if np.count_nonzero(crossed):
+        for slot, n in zip(*crossed.nonzero(), strict=True):
             world.hooks.on_need_threshold(
                 world=world,
                 tick=world.tick,

@@ -9,10 +9,16 @@ tiles are closed (a facility shuts), never per step.
 Entering a tile costs its weight (1 indoors; outdoors more in rain or cold).
 Object tiles can be entered only by someone heading to that object, so paths
 never cut across furniture.
+
+Fields depend only on the map, the outdoor weight and the closed tiles, so
+they are shared (read-only) by every world of the process with the same
+three: towns that reset or run side by side compute each field set once.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Final
 
 import numpy as np
@@ -25,6 +31,11 @@ __all__ = ["DIRECTIONS", "PathFields"]
 DIRECTIONS: Final = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], dtype=np.int16)
 """(dx, dy) of the moves north, east, south, west."""
 _INF: Final = np.float32(np.inf)
+_SHARED: OrderedDict[
+    tuple[bytes, float, bytes], tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]
+] = OrderedDict()
+"""(map, outdoor weight, closed tiles) → (dist, step), least recently used first."""
+_SHARED_MAX: Final = 24
 
 
 class PathFields:
@@ -36,7 +47,11 @@ class PathFields:
         self.outdoor_cost = outdoor_cost
         self.dist: npt.NDArray[np.float32]
         self.step: npt.NDArray[np.int8]
-        self._cache: dict[float, tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]] = {}
+        self._map_key = hashlib.blake2b(
+            town.tiles.tobytes() + town.object_xy.tobytes() + repr(town.shape).encode(),
+            digest_size=16,
+        ).digest()
+        self._closed_key = b""
         self.recompute()
 
     def set_outdoor_cost(self, cost: float) -> None:
@@ -49,17 +64,23 @@ class PathFields:
         """Block extra tiles (e.g. the doors of a closed facility) and recompute."""
         if not np.array_equal(closed, self.closed):
             self.closed = closed.copy()
-            self._cache.clear()
+            self._closed_key = (
+                hashlib.blake2b(np.packbits(closed).tobytes(), digest_size=16).digest()
+                if closed.any()
+                else b""
+            )
             self.recompute()
 
     def recompute(self) -> None:
         """Rebuild every field (vectorised Bellman–Ford over all objects at once).
 
-        Results are cached per outdoor weight, so weather that comes back costs
-        nothing; closing tiles clears the cache.
+        Results are shared through a process-wide cache (see the module
+        docstring), so weather that comes back costs nothing.
         """
-        cached = self._cache.get(self.outdoor_cost)
+        key = (self._map_key, float(self.outdoor_cost), self._closed_key)
+        cached = _SHARED.get(key)
         if cached is not None:
+            _SHARED.move_to_end(key)
             self.dist, self.step = cached
             return
         town = self.town
@@ -85,9 +106,12 @@ class PathFields:
             if np.array_equal(new, dist):
                 break
             dist = new
-        self.dist = dist
-        self.step = _first_steps(dist + enter_cost, dist)
-        self._cache[self.outdoor_cost] = (self.dist, self.step)
+        step = _first_steps(dist + enter_cost, dist)
+        dist.flags.writeable = step.flags.writeable = False
+        self.dist, self.step = dist, step
+        _SHARED[key] = (dist, step)
+        if len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
 
     def next_step(
         self, targets: npt.NDArray[np.int64], xy: npt.NDArray[np.int16]

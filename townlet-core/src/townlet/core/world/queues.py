@@ -37,10 +37,10 @@ _COOLDOWN_PENALTY = 1.0e6
 def join_queues(world: World) -> None:
     """Agents close to their target join its queue."""
     a = world.agents
-    cand = np.flatnonzero(a.alive & (a.target >= 0) & (a.queue_obj == NO) & (a.aff == NO))
+    cand = ((a.target >= 0) & (a.queue_obj == NO) & (a.aff == NO) & a.alive).nonzero()[0]
     if cand.size == 0:
         return
-    dist = world.fields.distance(a.target[cand].astype(np.int64), a.xy[cand])
+    dist = world.fields.distance(a.target[cand], a.xy[cand])
     near = cand[dist <= world.config.world.queues.queue_length + 1]
     if near.size:
         a.queue_obj[near] = a.target[near]
@@ -93,12 +93,12 @@ def grant_reservations(world: World) -> None:
     """Give every free object with a queue to its highest-priority waiter."""
     a = world.agents
     objs = world.objects
-    queued = np.flatnonzero(a.alive & (a.queue_obj >= 0))
+    queued = ((a.queue_obj >= 0) & a.alive).nonzero()[0]
     if queued.size == 0:
         return
     q_obj = a.queue_obj[queued]
     free = objs.holder[q_obj] == NO
-    if not free.any():
+    if not np.count_nonzero(free):
         return
     waiting = queued[free]
     prio = _priority(world, waiting)
@@ -160,8 +160,8 @@ def queue_ranks(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.in
 def expire_reservations(world: World) -> None:
     """Release reservations past their timeout, failing the holder's affordance."""
     objs = world.objects
-    late = np.flatnonzero((objs.holder >= 0) & (objs.reserved_until < world.tick))
-    for o in late:
+    late = ((objs.reserved_until < world.tick) & (objs.holder >= 0)).nonzero()[0]
+    for o in late.tolist():
         slot = int(objs.holder[o])
         world.fail_current(slot, "timeout")
         release(world, int(o))

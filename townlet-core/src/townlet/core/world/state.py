@@ -14,12 +14,22 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MILLS", "NO", "AgentArrays", "ObjectArrays", "ShiftState"]
+__all__ = ["MILLS", "NO", "AgentArrays", "ObjectArrays", "ShiftState", "tile_keys"]
 
 MILLS: Final = 1000
 """Mills per money unit."""
 NO: Final = -1
 """Sentinel for 'none' in index arrays."""
+
+
+def tile_keys(xy: npt.NDArray[np.int16]) -> npt.NDArray[np.int32]:
+    """One int32 per ``(x, y)`` row of a C-contiguous ``[N, 2]`` int16 array (a view).
+
+    Equal keys mean equal tiles, so "is each agent on its target's tile" is one
+    comparison instead of a comparison and a reduction over the pair.
+    """
+    keys: npt.NDArray[np.int32] = xy.view(np.int32)[:, 0]
+    return keys
 
 
 class ShiftState:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import yaml
 
 from townlet.core.errors import ConfigError
+from townlet.core.world.filecache import ParsedFiles
 
 __all__ = ["OBJECT_TYPES", "TILE_KINDS", "TownMap", "load_town"]
 
@@ -89,10 +90,19 @@ class TownMap:
 def load_town(path: Path) -> TownMap:
     """Load and validate a town file; raise :class:`ConfigError` naming file and tile."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read town file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
+    return _PARSED.get(path, raw, lambda: _parse(path, raw))
+
+
+_PARSED: ParsedFiles[TownMap] = ParsedFiles()
+
+
+def _parse(path: Path, raw: bytes) -> TownMap:
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: a town file must be a mapping")
@@ -204,6 +214,8 @@ def _build(path: Path, doc: dict[str, Any]) -> TownMap:
         spawn_points=np.array(spawns, dtype=np.int16),
     )
     _check_reachable(town)
+    for arr in (town.tiles, town.object_xy, town.spawn_points):
+        arr.flags.writeable = False  # shared by every world built from this file
     return town
 
 

@@ -60,7 +60,7 @@ from townlet.core.world.queues import (
 )
 from townlet.core.world.relationships import Relationships
 from townlet.core.world.social import SocialStats
-from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState
+from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState, tile_keys
 from townlet.core.world.townmap import TownMap, load_town
 from townlet.core.world.weather import UTILITIES, WEATHERS, step_weather
 
@@ -141,6 +141,8 @@ class World:
         self.walkable = town.walkable.copy()
         self.object_at = np.full(town.shape, NO, dtype=np.int32)
         self.object_at[town.object_xy[:, 1], town.object_xy[:, 0]] = np.arange(len(town.object_ids))
+        self.object_keys = tile_keys(town.object_xy)
+        """Tile key of each object (see :func:`~townlet.core.world.state.tile_keys`)."""
         self.economy = Economy(wcfg.economy, town)
         self.home_places = town.place_of_kind("home")
         if not self.home_places:
@@ -217,8 +219,9 @@ class World:
         step_weather(self)
         self.perturbations.step(self)
         options = np.asarray(options)
-        if (self.forced >= 0).any():
-            options = np.where(self.forced >= 0, self.forced, options)
+        forced = self.forced >= 0
+        if np.count_nonzero(forced):
+            options = np.where(forced, self.forced, options)
         self._apply_options(options)
         self._plan()
         join_queues(self)
@@ -236,21 +239,20 @@ class World:
             self.relations.decay()
         self.lifecycle.step(self)
         self.kpi.accumulate(self.agents.alive, self.agents.needs, self.config.world.needs.threshold)
-        self.hooks.on_tick(world=self, tick=self.tick)
+        if self.hooks.on_tick.get_hookimpls():  # the common case has no listener
+            self.hooks.on_tick(world=self, tick=self.tick)
         self.tick += 1
 
     def _apply_options(self, options: npt.NDArray[np.integer[Any]]) -> None:
         a = self.agents
-        slots = np.flatnonzero(a.alive)
-        want = options[slots]
-        change = slots[
-            (want != a.option[slots]) | (self.option_status[slots] != OptionStatus.ACTIVE)
-        ]
+        change = (
+            a.alive & ((options != a.option) | (self.option_status != OptionStatus.ACTIVE))
+        ).nonzero()[0]
         if change.size == 0:
             return
         masks = self.action_masks()
         window = self.config.world.commit_window
-        for slot in change:
+        for slot in change.tolist():
             new = int(options[slot])
             if not 0 <= new < len(opts.OPTIONS) or not masks[slot, new]:
                 self.kpi.invalid_options += 1
@@ -258,7 +260,7 @@ class World:
             active = self.option_status[slot] == OptionStatus.ACTIVE
             if active and self.tick - int(a.option_since[slot]) < window:
                 continue
-            self._switch(int(slot), new)
+            self._switch(slot, new)
 
     def _switch(self, slot: int, new: int) -> None:
         a = self.agents
@@ -275,27 +277,27 @@ class World:
 
     def _plan(self) -> None:
         a = self.agents
-        need = np.flatnonzero(
+        need = (
             a.alive & (self.option_status == OptionStatus.ACTIVE) & (a.target == NO) & (a.aff == NO)
-        )
-        for slot in need:
-            opts.plan(self, int(slot))
+        ).nonzero()[0]
+        for slot in need.tolist():
+            opts.plan(self, slot)
 
     def _end_shifts(self) -> None:
         """Working agents whose shift is over (or who missed it) finish GoToWork."""
         a = self.agents
-        going = np.flatnonzero(
-            a.alive
-            & (a.option == Option.GO_TO_WORK)
+        going = (
+            (a.option == Option.GO_TO_WORK)
             & (self.option_status == OptionStatus.ACTIVE)
+            & a.alive
             & (a.job >= 0)
-        )
+        ).nonzero()[0]
         if going.size == 0:
             return
         tod = self.clock.tick_of_day(self.tick)
         over = (tod >= self.job_end[a.job[going]] - 1) | (a.shift_state[going] == ShiftState.ABSENT)
-        for slot in going[over]:
-            self.end_option(int(slot), OptionStatus.DONE)
+        for slot in going[over].tolist():
+            self.end_option(slot, OptionStatus.DONE)
 
     def _midnight(self) -> None:
         a = self.agents
@@ -635,6 +637,8 @@ class World:
         self.job_start = np.array(starts or [0], dtype=np.int64)
         self.job_end = np.array(ends or [0], dtype=np.int64)
         self.job_wage = np.array(wages or [0], dtype=np.int64)
+        self.shift_edges = frozenset(starts + ends)
+        """Ticks of day at which some shift starts or ends."""
 
     # -- reload ------------------------------------------------------------------
 
