@@ -10,6 +10,7 @@ pytest.importorskip("pettingzoo")
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from tests.env.helpers import config, force_exit, force_spawn
+from townlet.core.console.bus import ConsoleBus
 from townlet.core.env import TownletParallelEnv, parallel_env
 from townlet.core.errors import ConfigError, UnknownPluginError
 
@@ -142,3 +143,16 @@ def test_render_returns_an_rgb_picture() -> None:
     assert image is not None and image.dtype == np.uint8 and image.shape == (384, 384, 3)
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 8
     assert TownletParallelEnv().render() is None
+
+
+def test_possessed_agents_are_flagged_in_infos(tmp_path) -> None:
+    env = TownletParallelEnv(horizon=50)
+    _, infos = env.reset(seed=4)
+    assert not any(info["possessed"] for info in infos.values())
+    bus = ConsoleBus(admin_tokens=["t"], viewer_tokens=[], audit_log=tmp_path / "audit.jsonl")
+    world = env.town.world
+    awake = next(a for a in env.agents if world.agents.aff[int(a[-3:])] < 0)
+    body = {"cmd_id": "1", "token": "t", "command": "possess", "args": {"agent": awake}}
+    assert bus.execute(world, body).ok
+    _, _, _, _, infos = env.step(dict.fromkeys(env.agents, 0))
+    assert [a for a, info in infos.items() if info["possessed"]] == [awake]

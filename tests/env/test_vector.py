@@ -110,3 +110,13 @@ def test_bad_arguments() -> None:
         SubprocVectorTownEnv(2, num_workers=3)
     with pytest.raises(RuntimeError, match="reset"):
         VectorTownEnv(1).step(np.zeros(8, np.int64))
+
+
+def test_possessed_rows_are_flagged() -> None:
+    venv = VectorTownEnv(2, horizon=50)
+    _, info = venv.reset(seed=0)
+    assert not info["possessed"].any()
+    world = venv.worlds[1]
+    world.possessed[3] = True  # what the console's possess command sets
+    _, _, _, _, info = venv.step(np.zeros(venv.num_rows, np.int64))
+    assert info["possessed"].nonzero()[0].tolist() == [venv.slots + 3]

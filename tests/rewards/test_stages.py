@@ -206,3 +206,15 @@ def test_curiosity_pays_novelty_and_decays() -> None:
     for _ in range(120):
         last = stepped(p, w)
     assert not last.any()
+
+
+def test_terminal_penalises_a_faint_once() -> None:
+    w = world("seed=3")
+    p = pipeline("terminal")
+    p.reset(w)
+    stepped(p, w)
+    w.agents.needs[5, 2] = 1e-5  # runs out of energy this tick
+    r = stepped(p, w)
+    assert [e["agent"] for e in w.events if e["kind"] == "faint"] == [w.agent_ids[5]]
+    assert r[5] == pytest.approx(-1.0) and np.count_nonzero(r) == 1
+    assert stepped(p, w)[5] == 0.0

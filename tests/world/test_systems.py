@@ -184,3 +184,27 @@ def test_hooks_fire_through_pluggy() -> None:
     assert calls["on_affordance_before"] >= calls["on_affordance_after"] > 0
     assert calls["on_weather_change"] >= 1 and calls["on_power_cut"] >= 1
     assert calls["on_need_threshold"] >= 1
+
+
+def test_an_agent_out_of_energy_faints_where_it_stands() -> None:
+    world = make_world("seed=2")
+    run_scripted(world, 5)
+    a = world.agents
+    slot = 3
+    xy = a.xy[slot].copy()
+    a.needs[slot, 2] = 1e-5
+    world.step(np.full(world.n_agents, Option.WAIT))
+    assert [e["kind"] for e in world.events if e["agent"] == world.agent_ids[slot]] == ["faint"]
+    assert a.needs[slot, 2] == np.float32(world.config.world.needs.faint_energy)
+    assert a.stall_until[slot] == world.tick - 1 + world.config.world.needs.faint_ticks
+    assert a.target[slot] == -1 and a.aff[slot] == -1
+    run_scripted(world, 30)
+    assert (a.xy[slot] == xy).all()  # lies where it fell
+    assert violations(world) == []
+
+
+def test_fainting_can_be_switched_off() -> None:
+    world = make_world("seed=2", "world.needs.faint_ticks=0")
+    world.agents.needs[3, 2] = 1e-5
+    world.step(np.full(world.n_agents, Option.WAIT))
+    assert world.event_counts["faint"] == 0 and world.agents.needs[3, 2] == 0.0

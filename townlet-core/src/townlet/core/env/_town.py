@@ -88,6 +88,8 @@ class StepResult:
     """Slots holding a newcomer that arrived during the tick."""
     truncated: bool
     """The episode horizon was reached: every living agent is truncated."""
+    possessed: npt.NDArray[np.bool_]
+    """Slots driven from the operator console (keep them out of training data)."""
     ids_before: tuple[str, ...]
     """Agent id of each slot before the tick."""
 
@@ -143,6 +145,7 @@ class Town:
             terminated=facts.exited,
             spawned=facts.spawned,
             truncated=world.tick >= self.horizon,
+            possessed=world.possessed.copy(),
             ids_before=ids_before,
         )
 

@@ -7,6 +7,8 @@ agents and returns per-agent dicts:
 - observations as the encoder's spec says (a ``Dict`` of components, or one
   flat ``Box``; optionally with the action mask inside);
 - ``infos[agent]["action_mask"]``: the int8 option mask for the next step;
+  ``infos[agent]["possessed"]``: the agent was driven from the operator
+  console this step (leave its transition out of training data);
 - ``terminations[agent]`` is True on the step the agent leaves town (the
   others continue); ``truncations`` are True for everyone at the horizon;
 - newcomers appear in ``agents`` (and in that step's dicts) when they arrive.
@@ -134,7 +136,10 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         self._extend_possible(self.agents)
         views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
         obs = {agent: views[self._slot_of[agent]][0] for agent in self.agents}
-        infos = {agent: {"action_mask": views[self._slot_of[agent]][1]} for agent in self.agents}
+        infos = {
+            agent: {"action_mask": views[self._slot_of[agent]][1], "possessed": False}
+            for agent in self.agents
+        }
         return obs, infos
 
     def step(
@@ -180,6 +185,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         slot_of = self._slot_of
         rewards = result.rewards.tolist()
         term = result.terminated.tolist()
+        possessed = result.possessed.tolist()
         trunc = result.truncated
         obs: dict[AgentID, Obs] = {}
         rew: dict[AgentID, float] = {}
@@ -195,7 +201,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             terminations[agent] = gone
             truncations[agent] = trunc and not gone
             mask = self._no_actions.copy() if gone else views[slot][1]
-            info: dict[str, Any] = {"action_mask": mask}
+            info: dict[str, Any] = {"action_mask": mask, "possessed": possessed[slot]}
             if terms is not None:
                 info["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
             infos[agent] = info
@@ -205,7 +211,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             rew[agent] = 0.0
             terminations[agent] = False
             truncations[agent] = trunc
-            infos[agent] = {"action_mask": views[slot][1]}
+            infos[agent] = {"action_mask": views[slot][1], "possessed": False}
         if trunc:
             self.agents = []
             self._slot_of = {}

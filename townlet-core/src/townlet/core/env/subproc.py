@@ -152,6 +152,7 @@ class SubprocVectorTownEnv:
         return {
             "alive": b["alive"],
             "acted": b["acted"],
+            "possessed": b["possessed"],
             "spawned": b["spawned"],
             "action_mask": b["action_mask"],
             "reset_towns": reset_towns,

@@ -8,7 +8,8 @@ option per row and returns:
 - ``rewards`` ``[T·S]`` float32; ``terminated`` ``[T·S]`` (the row's agent left
   town this step); ``truncated`` ``[T·S]`` (its town hit the horizon);
 - ``info``: ``alive`` (rows holding an agent now), ``acted`` (rows whose agent
-  acted this step: train on these), ``spawned`` (a newcomer arrived),
+  acted this step), ``possessed`` (rows driven from the operator console:
+  train on ``acted & ~possessed``), ``spawned`` (a newcomer arrived),
   ``action_mask`` ``[T·S, 7]``, ``reset_towns`` (towns that auto-reset this
   step), ``final_obs`` (the last observation of rows of those towns, for
   bootstrapping) and, with ``reward_terms=True``, each stage's rewards.
@@ -54,6 +55,7 @@ def buffer_layout(spec: ObservationSpec, rows: int) -> dict[str, tuple[tuple[int
             "truncated": ((rows,), "bool"),
             "alive": ((rows,), "bool"),
             "acted": ((rows,), "bool"),
+            "possessed": ((rows,), "bool"),
             "spawned": ((rows,), "bool"),
             "final_mask": ((rows,), "bool"),
             "action_mask": ((rows, len(OPTIONS)), "bool"),
@@ -141,7 +143,7 @@ class VectorTownEnv:
             town.reset(base + g)
         self._observe()
         b["rewards"][:] = 0.0
-        for key in ("terminated", "truncated", "acted", "spawned", "final_mask"):
+        for key in ("terminated", "truncated", "acted", "possessed", "spawned", "final_mask"):
             b[key][:] = False
         return self.obs, self._info([])
 
@@ -182,6 +184,7 @@ class VectorTownEnv:
             rewards[rows] = res.rewards
             term[rows] = res.terminated
             b["acted"][rows] = res.acted
+            b["possessed"][rows] = res.possessed
             b["spawned"][rows] = res.spawned
             if self.reward_terms:
                 self._copy_terms(t)
@@ -209,6 +212,7 @@ class VectorTownEnv:
         info: Info = {
             "alive": b["alive"],
             "acted": b["acted"],
+            "possessed": b["possessed"],
             "spawned": b["spawned"],
             "action_mask": b["action_mask"],
             "reset_towns": reset_towns,

@@ -98,7 +98,8 @@ class ScriptedPolicy:
         job = np.maximum(a.job, 0)
         start, end = world.job_start[job], world.job_end[job]
         travel = world.fields.dist[np.maximum(a.desk, 0), a.xy[:, 1], a.xy[:, 0]]
-        leave_at = start - np.nan_to_num(travel, posinf=0.0) - p.work_buffer
+        travel[np.isinf(travel)] = 0.0  # no path to the desk: leave at the start
+        leave_at = start - travel - p.work_buffer
         work_time = (
             employed & (tod >= leave_at) & (tod < end - 1) & (a.shift_state != ShiftState.ABSENT)
         )

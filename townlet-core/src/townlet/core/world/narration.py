@@ -21,6 +21,7 @@ TEMPLATES: Final = {
     "bonded": "{a} and {b} bonded over a meal at the {where}",
     "left_town": "{a} left town ({reason})",
     "new_arrival": "{a} arrived in town",
+    "fainted": "{a} fainted from exhaustion",
     "blackout": "The power is out across town",
     "water_outage": "The water is off across town",
     "price_spike": "The price of {item} jumps to {price:.2f}",

@@ -1,4 +1,9 @@
-"""Need decay and threshold crossings."""
+"""Need decay, threshold crossings and fainting.
+
+An agent whose energy runs out faints: it drops what it was doing, lies where
+it fell for ``faint_ticks`` and comes round with ``faint_energy``. The
+``faint`` event it logs is what the ``terminal`` reward stage penalises.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,18 @@ if TYPE_CHECKING:
 
 __all__ = ["step_needs"]
 
+_ENERGY = NEEDS.index("energy")
+
 
 def step_needs(world: World) -> None:
-    """Decay every living agent's needs, clamp to [0, 1], fire threshold hooks."""
+    """Decay every living agent's needs, clamp to [0, 1], fire threshold hooks, faint."""
     a = world.agents
+    cfg = world.config.world.needs
     needs = a.needs
     needs -= world.need_decay * a.alive[:, None]
     np.minimum(needs, 1.0, out=needs)
     np.maximum(needs, 0.0, out=needs)
-    below = (needs < world.config.world.needs.threshold) & a.alive[:, None]
+    below = (needs < cfg.threshold) & a.alive[:, None]
     crossed = below & ~a.below_threshold
     a.below_threshold[:] = below
     if np.count_nonzero(crossed):
@@ -33,3 +41,17 @@ def step_needs(world: World) -> None:
                 need=NEEDS[n],
                 value=float(needs[slot, n]),
             )
+    if cfg.faint_ticks:
+        out = (needs[:, _ENERGY] <= 0.0) & a.alive
+        if np.count_nonzero(out):
+            _faint(world, out.nonzero()[0].tolist(), cfg.faint_ticks, cfg.faint_energy)
+
+
+def _faint(world: World, slots: list[int], ticks: int, energy: float) -> None:
+    a = world.agents
+    for slot in slots:
+        world.drop_everything(slot)
+        a.stall_until[slot] = world.tick + ticks
+        a.needs[slot, _ENERGY] = energy
+        world.record("faint", slot, need="energy")
+        world.narrate("fainted", (slot,))

@@ -61,34 +61,37 @@ class OptionStatus:
     FAILED: Final = 2
 
 
+_MEAL: Final = ITEMS.index("meal")
+_RAW: Final = ITEMS.index("raw_food")
+_EARLY_MINUTES: Final = 180
+"""GoToWork is possible from this long before the shift starts."""
+
+
 def action_masks(world: World) -> npt.NDArray[np.bool_]:
     """``[N, len(OPTIONS)]`` True where an option is possible for the agent."""
     a = world.agents
-    n = a.alive.size
-    masks = np.zeros((n, len(OPTIONS)), dtype=bool)
-    masks[:, Option.WAIT] = True
     money = a.wallet
     inv = a.inventory
     econ = world.economy
-    meal, raw = ITEMS.index("meal"), ITEMS.index("raw_food")
-    meal_sold = bool((econ.stock[:, meal] > 0).any())
-    raw_sold = bool((econ.stock[:, raw] >= 2).any())
+    meal_sold = np.count_nonzero(econ.stock[:, _MEAL] > 0) > 0
+    raw_sold = np.count_nonzero(econ.stock[:, _RAW] >= 2) > 0
+    tod = world.clock.tick_of_day(world.tick)
+    job = np.maximum(a.job, 0)
+    masks = np.empty((a.alive.size, len(OPTIONS)), dtype=bool)
+    masks[:, Option.WAIT] = True
     masks[:, Option.GET_FED] = (
-        (inv[:, 1] > 0) | (inv[:, 0] > 0) | (meal_sold & (money >= econ.price[meal]))
+        (inv[:, 1] > 0) | (inv[:, 0] > 0) | (meal_sold & (money >= econ.price[_MEAL]))
     )
     masks[:, Option.GET_CLEAN] = (world.utility_on[1] & (money >= world.shower_fee)) | (
         inv[:, 2] > 0
     )
-    tod = world.clock.tick_of_day(world.tick)
-    job = np.maximum(a.job, 0)
-    early = world.clock.ticks_from_minutes(180)
     masks[:, Option.GO_TO_WORK] = (
         (a.job >= 0)
-        & (tod >= world.job_start[job] - early)
+        & (tod >= world.job_start[job] - world.clock.ticks_from_minutes(_EARLY_MINUTES))
         & (tod < world.job_end[job])
         & (a.shift_state != ShiftState.ABSENT)
     )
-    masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * econ.price[raw])
+    masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * econ.price[_RAW])
     masks[:, Option.SLEEP] = a.bed >= 0
     masks[:, Option.SOCIALISE] = world.social_behaviour  # relationship stage C
     masks &= a.alive[:, None]

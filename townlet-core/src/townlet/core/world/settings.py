@@ -54,6 +54,15 @@ class NeedsConfig(ConfigModel):
     )
     initial_low: float = Field(0.6, ge=0, le=1, description="Lowest initial need value.")
     initial_high: float = Field(0.9, ge=0, le=1, description="Highest initial need value.")
+    faint_ticks: int = Field(
+        60,
+        ge=0,
+        le=10_000,
+        description="Ticks an agent lies where it fell when its energy runs out (0: no fainting).",
+    )
+    faint_energy: float = Field(
+        0.15, gt=0, le=1, description="Energy an agent comes round with after fainting (0..1]."
+    )
 
     @model_validator(mode="after")
     def _initial_range(self) -> NeedsConfig:
