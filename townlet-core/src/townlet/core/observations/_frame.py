@@ -36,14 +36,14 @@ DIST_SCALE: Final = 20.0
 """Distances ``d`` are squashed to ``d / (d + DIST_SCALE)`` in [0, 1)."""
 WALL: Final = -1.0
 _MEAL: Final = ITEMS.index("meal")
+_FAR: Final = 1e30
 
 
 def squash(d: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
     """Map path costs in [0, inf] to [0, 1]; unreachable (inf) becomes 1."""
-    with np.errstate(invalid="ignore"):
-        out = d / (d + np.float32(DIST_SCALE))
-    out[~np.isfinite(d)] = 1.0
-    return out.astype(np.float32, copy=False)
+    m = np.minimum(d, np.float32(_FAR))  # far / (far + scale) rounds to exactly 1 in float32
+    out: npt.NDArray[np.float32] = (m / (m + np.float32(DIST_SCALE))).astype(np.float32, copy=False)
+    return out
 
 
 def _static_layer(
@@ -58,6 +58,12 @@ def _static_layer(
     if codes.size:
         objects[town.object_xy[:, 1], town.object_xy[:, 0]] = codes
     return np.pad(objects, pad, constant_values=WALL)
+
+
+def _padded_steps(step: npt.NDArray[np.int8], pad: int) -> npt.NDArray[np.int8]:
+    """``[O, H+2p, W+2p]``: first-step direction + 1, 0 where none or off the map."""
+    out: npt.NDArray[np.int8] = np.pad(step + np.int8(1), ((0, 0), (pad, pad), (pad, pad)))
+    return out
 
 
 def _home_fridges(town: TownMap) -> npt.NDArray[np.int64]:
@@ -80,6 +86,9 @@ class FrameCache:
         self._static_src: list[Any] = []
         self.dist = np.zeros((0, 0, 0, 0), dtype=np.float32)
         self.step = np.zeros((0, 0, 0, 0), dtype=np.int8)
+        self.path_idx = np.zeros((0, 0, 0, 0), dtype=np.int8)
+        """``[T, O, H+2p, W+2p]`` next-step direction + 1 (0: none or off-map)."""
+        self._path_src: Any = None
         self.static = np.zeros((0, 0, 0), dtype=np.float32)
         self._geometry: tuple[int, ...] = ()
         self.home_fridge = np.zeros(1, dtype=np.int64)
@@ -108,20 +117,28 @@ class FrameCache:
         if t_count == 1:
             self.dist = first.fields.dist[None]
             self.step = first.fields.step[None]
+            if self._path_src is not first.fields.step:
+                self.path_idx = _padded_steps(first.fields.step, self.pad)[None]
+                self._path_src = first.fields.step
             self.static = self._layer(0, first)[None]
             return
+        self._path_src = None
         shape = first.fields.dist.shape
         if self.dist.shape != (t_count, *shape) or self.dist.base is not None:
             self.dist = np.zeros((t_count, *shape), dtype=np.float32)
             self.step = np.zeros((t_count, *shape), dtype=np.int8)
             self._stack_src = [None] * t_count
             h, w = first.town.shape
+            self.path_idx = np.zeros(
+                (t_count, shape[0], h + 2 * self.pad, w + 2 * self.pad), dtype=np.int8
+            )
             self.static = np.zeros((t_count, h + 2 * self.pad, w + 2 * self.pad), np.float32)
             self._static_src = [None] * t_count
         for t, world in enumerate(worlds):
             if self._stack_src[t] is not world.fields.dist:
                 self.dist[t] = world.fields.dist
                 self.step[t] = world.fields.step
+                self.path_idx[t] = _padded_steps(world.fields.step, self.pad)
                 self._stack_src[t] = world.fields.dist
             if self._static_src[t] is not world.walkable:
                 self.static[t] = self._layer(t, world)

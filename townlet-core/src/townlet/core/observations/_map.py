@@ -75,7 +75,7 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
     oy = object_xy[frame.tgt, 1].astype(np.int64) - frame.y + r
     visible = frame.has_target & (ox >= 0) & (ox < size) & (oy >= 0) & (oy < size)
     occ: npt.NDArray[np.float32] | None = None
-    steps: npt.NDArray[np.int64] | None = None
+    steps: npt.NDArray[np.int8] | None = None
     if "agents" in channels or "local" in channels:
         occ = np.zeros(static.shape, dtype=np.float32)
         live = np.flatnonzero(alive)
@@ -103,7 +103,7 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
             view[sel, oy[sel], ox[sel]] = 0.5
         elif name in ("path_dx", "path_dy"):
             if steps is None:
-                steps = _path_steps(frame, size)
+                steps = _path_steps(frame, flat, hp, wp)
             view[:] = (_DX if name == "path_dx" else _DY)[steps]
         elif name == "local":
             assert occ is not None
@@ -120,24 +120,17 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
         out[dead] = 0.0
 
 
-def _path_steps(frame: Frame, size: int) -> npt.NDArray[np.int64]:
+def _path_steps(
+    frame: Frame, flat: npt.NDArray[np.int64], hp: int, wp: int
+) -> npt.NDArray[np.int8]:
     """``[N, W, W]`` index ``d + 1`` of the first step toward each row's target
-    from every window tile (0 where there is no target, no path or no map)."""
-    step_field = frame.cache.step
-    h, wd = step_field.shape[-2:]
-    r = size // 2
-    span = np.arange(size, dtype=np.int64) - r
-    ys = frame.y[:, None] + span[None, :]
-    xs = frame.x[:, None] + span[None, :]
-    inside = ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < wd))[:, None, :]
-    n_obj = step_field.shape[1]
-    plane = (frame.town * n_obj + frame.tgt) * (h * wd)
-    flat = (
-        plane[:, None, None]
-        + (np.clip(ys, 0, h - 1) * wd)[:, :, None]
-        + np.clip(xs, 0, wd - 1)[:, None, :]
-    )
-    step = step_field.take(flat)
-    keep = inside & frame.has_target[:, None, None]
-    out: npt.NDArray[np.int64] = np.where(keep, step.astype(np.int64) + 1, 0)
+    from every window tile (0 where there is no target, no path or no map).
+
+    ``flat`` indexes each row's window in the padded ``[T, H+2p, W+2p]`` grid;
+    shifting it by the row's target plane indexes the padded step fields.
+    """
+    n_obj = frame.cache.path_idx.shape[1]
+    shift = (frame.town * (n_obj - 1) + frame.tgt) * (hp * wp)
+    out: npt.NDArray[np.int8] = frame.cache.path_idx.take(flat + shift[:, None, None])
+    out *= frame.has_target[:, None, None]
     return out
