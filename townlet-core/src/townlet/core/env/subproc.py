@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from townlet.core.config.models import TownletConfig
 from townlet.core.env._town import ConfigSource, resolve_config
-from townlet.core.env.vector import Arrays, Info, VectorTownEnv, buffer_layout
+from townlet.core.env.vector import Arrays, Info, VectorTownEnv, buffer_layout, step_info
 from townlet.core.observations.build import build_encoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.stats import RunningStats
@@ -148,17 +148,7 @@ class SubprocVectorTownEnv:
         return [self._expect(conn) for conn in self._conns]
 
     def _info(self, reset_towns: list[int]) -> Info:
-        b = self.buffers
-        return {
-            "alive": b["alive"],
-            "acted": b["acted"],
-            "possessed": b["possessed"],
-            "spawned": b["spawned"],
-            "action_mask": b["action_mask"],
-            "reset_towns": reset_towns,
-            "final_obs": self.final_obs,
-            "final_mask": b["final_mask"],
-        }
+        return step_info(self.buffers, self.final_obs, reset_towns)
 
     def reset(self, seed: int | None = None) -> tuple[Arrays, Info]:
         """Start every town afresh (town ``g`` gets world seed ``seed + g``)."""

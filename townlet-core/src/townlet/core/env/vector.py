@@ -36,7 +36,7 @@ from townlet.core.rewards.stats import RunningStats
 from townlet.core.world.options import OPTIONS
 from townlet.core.world.world import World
 
-__all__ = ["VectorTownEnv", "buffer_layout"]
+__all__ = ["VectorTownEnv", "buffer_layout", "step_info"]
 
 Arrays = dict[str, npt.NDArray[Any]]
 Info = dict[str, Any]
@@ -63,6 +63,23 @@ def buffer_layout(spec: ObservationSpec, rows: int) -> dict[str, tuple[tuple[int
         }
     )
     return layout
+
+
+def step_info(
+    buffers: Mapping[str, npt.NDArray[Any]], final_obs: Arrays, reset_towns: list[int]
+) -> Info:
+    """The ``info`` dict of a step over the buffers of :func:`buffer_layout`."""
+    b = buffers
+    return {
+        "alive": b["alive"],
+        "acted": b["acted"],
+        "possessed": b["possessed"],
+        "spawned": b["spawned"],
+        "action_mask": b["action_mask"],
+        "reset_towns": reset_towns,
+        "final_obs": final_obs,
+        "final_mask": b["final_mask"],
+    }
 
 
 class VectorTownEnv:
@@ -208,17 +225,7 @@ class VectorTownEnv:
             arr[self._rows(t)] = values
 
     def _info(self, reset_towns: list[int]) -> Info:
-        b = self.buffers
-        info: Info = {
-            "alive": b["alive"],
-            "acted": b["acted"],
-            "possessed": b["possessed"],
-            "spawned": b["spawned"],
-            "action_mask": b["action_mask"],
-            "reset_towns": reset_towns,
-            "final_obs": self.final_obs,
-            "final_mask": b["final_mask"],
-        }
+        info = step_info(self.buffers, self.final_obs, reset_towns)
         if self.reward_terms:
             info["reward_terms"] = self.terms
         return info

@@ -115,14 +115,7 @@ class AffordanceSet:
 
 def load_affordances(path: Path) -> AffordanceSet:
     """Parse, validate and compile a manifest; raise :class:`ConfigError` on any problem."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read affordance manifest: {exc.strerror}") from exc
-    return _PARSED.get(path, raw, lambda: _parse(path, raw))
-
-
-_PARSED: ParsedFiles[AffordanceSet] = ParsedFiles()
+    return _PARSED.load(path)
 
 
 def _parse(path: Path, raw: bytes) -> AffordanceSet:
@@ -197,3 +190,6 @@ def _parse(path: Path, raw: bytes) -> AffordanceSet:
         if isinstance(value, np.ndarray):
             value.flags.writeable = False  # shared by every world built from this file
     return aset
+
+
+_PARSED: ParsedFiles[AffordanceSet] = ParsedFiles(_parse, "affordance manifest")

@@ -13,26 +13,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from townlet.core.errors import ConfigError
+
 __all__ = ["ParsedFiles"]
 
 T = TypeVar("T")
 
 
 class ParsedFiles(Generic[T]):
-    """The last ``maxsize`` parse results, keyed by path and content digest."""
+    """The last ``maxsize`` results of ``parse(path, bytes)``, keyed by path and content digest."""
 
-    def __init__(self, maxsize: int = 16) -> None:
+    def __init__(self, parse: Callable[[Path, bytes], T], what: str, maxsize: int = 16) -> None:
+        self.parse = parse
+        self.what = what
+        """What the files are, for the error when one cannot be read."""
         self.maxsize = maxsize
         self._items: OrderedDict[tuple[str, bytes], T] = OrderedDict()
 
-    def get(self, path: Path, raw: bytes, parse: Callable[[], T]) -> T:
-        """The result of ``parse()`` for ``raw`` (the bytes of ``path``), parsed once."""
+    def load(self, path: Path) -> T:
+        """Read ``path`` and return its parse result, parsing only new content."""
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read {self.what}: {exc.strerror}") from exc
         key = (str(path), hashlib.blake2b(raw, digest_size=16).digest())
         hit = self._items.get(key)
         if hit is not None:
             self._items.move_to_end(key)
             return hit
-        value = parse()  # errors propagate and nothing is stored
+        value = self.parse(path, raw)  # errors propagate and nothing is stored
         self._items[key] = value
         if len(self._items) > self.maxsize:
             self._items.popitem(last=False)

@@ -97,7 +97,7 @@ class Lifecycle:
         worst = deficit.max(axis=1)
         danger = a.alive & (worst > cfg.near_death_deficit)
         entering = danger & ~self.near_death
-        for slot in entering.nonzero()[0].tolist() if np.count_nonzero(entering) else ():
+        for slot in entering.nonzero()[0].tolist():
             need = int(np.argmax(deficit[slot]))
             world.hooks.on_agent_near_death(
                 world=world,

@@ -89,14 +89,7 @@ class TownMap:
 
 def load_town(path: Path) -> TownMap:
     """Load and validate a town file; raise :class:`ConfigError` naming file and tile."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read town file: {exc.strerror}") from exc
-    return _PARSED.get(path, raw, lambda: _parse(path, raw))
-
-
-_PARSED: ParsedFiles[TownMap] = ParsedFiles()
+    return _PARSED.load(path)
 
 
 def _parse(path: Path, raw: bytes) -> TownMap:
@@ -107,6 +100,9 @@ def _parse(path: Path, raw: bytes) -> TownMap:
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: a town file must be a mapping")
     return _build(path, doc)
+
+
+_PARSED: ParsedFiles[TownMap] = ParsedFiles(_parse, "town file")
 
 
 def _fail(path: Path, message: str) -> ConfigError:
