@@ -43,6 +43,41 @@ def test_towns_match_their_single_town_runs() -> None:
         np.testing.assert_array_equal(rew[8:], rew1)
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        (),
+        (
+            "features.stages.relationships=C",
+            "features.stages.social_rewards=C3",
+            "rewards.stages=[{name: social_chat}, {name: social_avoidance}, "
+            "{name: social_quality}, {name: curiosity}, {name: death_guard}, {name: clip}]",
+        ),
+    ],
+    ids=["default", "social"],
+)
+def test_one_pipeline_for_all_towns_rewards_each_as_if_alone(overrides: tuple[str, ...]) -> None:
+    """Rewards and every stage's terms of a batched town equal its run on its own,
+    across auto-resets (stage state restarts with each town's new episode)."""
+    venv = VectorTownEnv(3, horizon=15, reward_terms=True, overrides=overrides)
+    venv.reset(seed=5)
+    alone = VectorTownEnv(1, horizon=15, reward_terms=True, town_offset=2, overrides=overrides)
+    alone.reset(seed=5)  # town 2 of the batch: same world seed and reset-seed stream
+    resets = 0
+    for _ in range(40):
+        acts = scripted_actions(venv)
+        _, rew, term, trunc, info = venv.step(acts)
+        _, rew1, term1, trunc1, info1 = alone.step(acts[16:])
+        np.testing.assert_array_equal(rew[16:], rew1)
+        np.testing.assert_array_equal(term[16:], term1)
+        np.testing.assert_array_equal(trunc[16:], trunc1)
+        for label, values in info["reward_terms"].items():
+            np.testing.assert_array_equal(values[16:], info1["reward_terms"][label], label)
+        resets += len(info["reset_towns"])
+    assert resets == 6
+    assert venv.reward_stats().count == 3 * alone.reward_stats().count
+
+
 def test_auto_reset_at_the_horizon_keeps_final_observations() -> None:
     venv = VectorTownEnv(2, horizon=10, reward_terms=True)
     venv.reset(seed=0)

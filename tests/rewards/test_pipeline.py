@@ -94,3 +94,14 @@ def test_running_stats_match_numpy() -> None:
         m.update(chunk)
     assert m.series(1).mean == pytest.approx(-values.mean())
     assert m.series(0).std == pytest.approx(values.std())
+
+
+def test_rows_must_match_the_reset() -> None:
+    p = RewardPipeline.from_config(config())
+    with pytest.raises(RuntimeError, match="reset"):
+        p.reset_town(0, world(), slice(0, 8))
+    w1, w2 = world(), world()
+    p.reset([w1, w2])
+    w1.step(np.zeros(w1.n_agents, np.int64))
+    with pytest.raises(ValueError, match="16 rows, got 8"):
+        p.compute(w1)

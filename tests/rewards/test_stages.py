@@ -218,3 +218,23 @@ def test_terminal_penalises_a_faint_once() -> None:
     assert [e["agent"] for e in w.events if e["kind"] == "faint"] == [w.agent_ids[5]]
     assert r[5] == pytest.approx(-1.0) and np.count_nonzero(r) == 1
     assert stepped(p, w)[5] == 0.0
+
+
+def test_chats_of_several_towns_pay_the_right_rows() -> None:
+    """Agent ids repeat across towns: a chat in town 1 pays town 1's rows, with its ties."""
+    cfg = ("features.stages.relationships=C", "features.stages.social_rewards=C1")
+    towns = [world("seed=1", *cfg), world("seed=2", *cfg)]
+    p = pipeline("social_chat")
+    p.reset(towns)
+    t1 = towns[1]
+    t1.relations.other[0, 0], t1.relations.trust[0, 0] = 1, 1.0  # slot 0 trusts slot 1
+    for w in towns:
+        w.step(run_scripted(w, 0).act(w))
+    t1.events.append(
+        {"kind": "chat", "agent": t1.agent_ids[0], "other": t1.agent_ids[1], "success": True}
+    )
+    r = p.compute(towns)
+    n = towns[0].n_agents
+    assert not r[:n].any()  # town 0 has agents with the same ids, none chatted
+    assert r[n] == pytest.approx(0.01 + 0.3) and r[n + 1] == pytest.approx(0.01)
+    assert np.count_nonzero(r) == 2

@@ -38,11 +38,8 @@ class TidyBonus:
     def __init__(self, params: TidyBonusParams) -> None:
         self.params = params
 
-    def reset(self, world: object) -> None:
-        """No per-episode state."""
-
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """The bonus of the tick just simulated, for agents that acted and stayed."""
-        hygiene = ctx.world.agents.needs[:, 1]
+        hygiene = ctx.towns.agents.needs[:, 1]
         clean = (hygiene >= self.params.threshold) & ctx.facts.acted & ~ctx.facts.exited
         return (clean * self.params.amount).astype(np.float32)

@@ -118,19 +118,21 @@ class RewardStage(Plugin, Protocol):
     attribute ``tags: frozenset[str]`` (``"social"``: switched off by the
     deficit-floor guardrail; ``"terminal"``: exempt from the per-tick clip).
     Built-ins live in :mod:`townlet.core.rewards`.
+
+    The pipeline rewards one town or all the towns of a vector env at once,
+    their agent slots end to end as *rows*; a stage sees only rows. A stage
+    that keeps per-row state sizes it to ``ctx.n`` and starts afresh the rows
+    flagged in ``ctx.facts.fresh`` (their town began a new episode) and
+    ``ctx.facts.spawned`` (a newcomer took the slot).
     """
 
-    def reset(self, world: WorldView) -> None:
-        """Start of an episode: forget per-episode state (``world`` is fresh)."""
-        ...
-
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
-        """Return this stage's ``[n_slots]`` contribution for the tick just simulated.
+        """Return this stage's ``[rows]`` contribution for the tick just simulated.
 
-        ``ctx`` holds the world, facts about the tick (exits, spawns, needs
-        before and after, events by agent), the running total and the
-        breakdown of earlier stages. Must not mutate ``ctx`` or the world;
-        may update the stage's own state.
+        ``ctx`` holds the towns as rows (``ctx.towns.agents.needs``), facts
+        about the tick (exits, spawns, needs before and after, events by
+        row), the running total and the breakdown of earlier stages. Must
+        not mutate ``ctx`` or the world; may update the stage's own state.
         """
         ...
 

@@ -1,10 +1,11 @@
-"""One town as an environment: world, encoder and reward pipeline, by agent slot.
+"""One town as an environment: world and encoder by agent slot; stepping towns with rewards.
 
 :class:`Town` is what every env form shares. It resets by building a fresh
-world from the config with the requested seed, steps it with one option per
-slot, computes rewards, encodes observations into caller-provided buffers and
-reports, per slot, who acted, who exited (terminated), who arrived and
-whether the horizon was reached (truncated).
+world from the config with the requested seed and encodes observations into
+caller-provided buffers. :func:`step_towns` steps one or more towns with one
+option per row (their slots end to end), rewards them with one pipeline and
+reports, per row, who acted, who exited (terminated) and who arrived, and
+per town whether the horizon was reached (truncated).
 """
 
 from __future__ import annotations
@@ -77,21 +78,19 @@ def _yaml_value(value: Any) -> str:
 
 @dataclass
 class StepResult:
-    """Per-slot outcome of one tick."""
+    """Per-row outcome of one tick of one or more towns (slots end to end)."""
 
     rewards: npt.NDArray[np.float32]
     acted: npt.NDArray[np.bool_]
-    """Slots whose agent was alive before the tick."""
+    """Rows whose agent was alive before the tick."""
     terminated: npt.NDArray[np.bool_]
-    """Slots whose agent exited during the tick."""
+    """Rows whose agent exited during the tick."""
     spawned: npt.NDArray[np.bool_]
-    """Slots holding a newcomer that arrived during the tick."""
-    truncated: bool
-    """The episode horizon was reached: every living agent is truncated."""
+    """Rows holding a newcomer that arrived during the tick."""
     possessed: npt.NDArray[np.bool_]
-    """Slots driven from the operator console (keep them out of training data)."""
-    ids_before: tuple[str, ...]
-    """Agent id of each slot before the tick."""
+    """Rows driven from the operator console (keep them out of training data)."""
+    truncated: list[bool]
+    """Per town: the episode horizon was reached (every living agent is truncated)."""
 
 
 class Town:
@@ -111,7 +110,6 @@ class Town:
         self.horizon = horizon
         self.registry = registry or Registry()
         self.encoder = encoder or build_encoder(config, self.registry, {"horizon": horizon})
-        self.pipeline = RewardPipeline.from_config(config, self.registry)
         self.world: World | None = None
         self.seed = config.seed
 
@@ -125,29 +123,7 @@ class Town:
         self.seed = self.config.seed if seed is None else int(seed)
         cfg = self.config.model_copy(update={"seed": self.seed})
         self.world = World.from_config(cfg)
-        self.pipeline.reset(self.world)
         return self.world
-
-    def step(self, options: npt.NDArray[np.integer[Any]]) -> StepResult:
-        """Advance one tick with one option per slot; compute rewards."""
-        world = self.world
-        if world is None:
-            raise RuntimeError("reset() the town before stepping it")
-        ids_before = tuple(world.agent_ids)
-        self.pipeline.carry_over(world)
-        world.step(options)
-        rewards = self.pipeline.compute(world)
-        facts = self.pipeline.facts
-        assert facts is not None
-        return StepResult(
-            rewards=rewards,
-            acted=facts.acted,
-            terminated=facts.exited,
-            spawned=facts.spawned,
-            truncated=world.tick >= self.horizon,
-            possessed=world.possessed.copy(),
-            ids_before=ids_before,
-        )
 
     def encode(
         self, out: MutableMapping[str, npt.NDArray[np.float32]] | None = None
@@ -162,3 +138,37 @@ class Town:
         if self.world is None:
             raise RuntimeError("reset() the town first")
         return self.world.action_masks()
+
+
+def step_towns(
+    towns: Sequence[Town], options: npt.NDArray[np.integer[Any]], pipeline: RewardPipeline
+) -> StepResult:
+    """Advance every town one tick (``options``: one per row) and reward them together.
+
+    ``pipeline`` must have been reset with the towns' current worlds.
+    """
+    worlds = [town.world for town in towns]
+    if any(w is None for w in worlds):
+        raise RuntimeError("reset() the town before stepping it")
+    live: list[World] = worlds  # type: ignore[assignment]
+    pipeline.carry_over(live)
+    if len(live) == 1:
+        live[0].step(options)
+    else:
+        start = 0
+        for world in live:
+            end = start + world.n_agents
+            world.step(options[start:end])
+            start = end
+    rewards = pipeline.compute(live)
+    facts = pipeline.facts
+    assert facts is not None
+    possessed = [w.possessed for w in live]
+    return StepResult(
+        rewards=rewards,
+        acted=facts.acted,
+        terminated=facts.exited,
+        spawned=facts.spawned,
+        possessed=possessed[0].copy() if len(live) == 1 else np.concatenate(possessed),
+        truncated=[w.tick >= town.horizon for w, town in zip(live, towns, strict=True)],
+    )

@@ -28,11 +28,12 @@ import numpy.typing as npt
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from townlet.core.env._town import ConfigSource, StepResult, Town, resolve_config
+from townlet.core.env._town import ConfigSource, StepResult, Town, resolve_config, step_towns
 from townlet.core.env.render import render_rgb
 from townlet.core.env.spaces import action_space, observation_space
 from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
+from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.world.options import OPTIONS, Option
 
 __all__ = ["TownletParallelEnv"]
@@ -81,6 +82,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
         )
         self.town = Town(cfg, horizon=horizon, registry=registry)
+        self.pipeline = RewardPipeline.from_config(cfg, registry)
         self.config = cfg
         self.horizon = horizon
         self.flatten = flatten
@@ -132,6 +134,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         else:
             world_seed = int(self._seeds.integers(2**31 - 1))
         world = self.town.reset(world_seed)
+        self.pipeline.reset(world)
         self._sync_agents()
         self._extend_possible(self.agents)
         views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
@@ -162,15 +165,20 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             if slot is not None:
                 opts[slot] = int(action)
         before = self.agents
-        result = self.town.step(opts)
+        ids_before = list(self.town.world.agent_ids)  # who each slot held before the tick
+        result = step_towns([self.town], opts, self.pipeline)
         self._sync_agents()
         known = set(before)
         newcomers = [a for a in self.agents if a not in known]
         self._extend_possible(newcomers)
-        return self._outputs(result, before, newcomers)
+        return self._outputs(result, before, ids_before, newcomers)
 
     def _outputs(
-        self, result: StepResult, before: list[AgentID], newcomers: list[AgentID]
+        self,
+        result: StepResult,
+        before: list[AgentID],
+        ids_before: list[str],
+        newcomers: list[AgentID],
     ) -> tuple[
         dict[AgentID, Obs],
         dict[AgentID, float],
@@ -181,18 +189,18 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         world = self.town.world
         assert world is not None
         views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
-        old_slot = {aid: i for i, aid in enumerate(result.ids_before) if aid}
+        old_slot = {aid: i for i, aid in enumerate(ids_before) if aid}
         slot_of = self._slot_of
         rewards = result.rewards.tolist()
         term = result.terminated.tolist()
         possessed = result.possessed.tolist()
-        trunc = result.truncated
+        trunc = result.truncated[0]
         obs: dict[AgentID, Obs] = {}
         rew: dict[AgentID, float] = {}
         terminations: dict[AgentID, bool] = {}
         truncations: dict[AgentID, bool] = {}
         infos: dict[AgentID, dict[str, Any]] = {}
-        terms = self.town.pipeline.breakdown if self.info_rewards else None
+        terms = self.pipeline.breakdown if self.info_rewards else None
         for agent in before:
             slot = old_slot[agent]
             gone = term[slot]

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from townlet.core.env._town import ConfigSource, Town, resolve_config
+from townlet.core.env._town import ConfigSource, Town, resolve_config, step_towns
 from townlet.core.observations.build import build_encoder
 from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
+from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.rewards.stats import RunningStats
 from townlet.core.world.options import OPTIONS
 from townlet.core.world.world import World
@@ -136,7 +137,8 @@ class VectorTownEnv:
         ]
         self._seeds: list[np.random.Generator] = []
         self._encode_many = getattr(enc, "encode_many", None)
-        self.terms: dict[str, npt.NDArray[np.float32]] = {}
+        self.pipeline = RewardPipeline.from_config(self.config, registry)
+        """Rewards every town at once, their slots end to end as rows."""
 
     def _rows(self, t: int) -> slice:
         return slice(t * self.slots, (t + 1) * self.slots)
@@ -158,6 +160,7 @@ class VectorTownEnv:
             g = self.town_offset + t
             self._seeds.append(np.random.default_rng([base, g]))
             town.reset(base + g)
+        self.pipeline.reset(self.worlds)
         self._observe()
         b["rewards"][:] = 0.0
         for key in ("terminated", "truncated", "acted", "possessed", "spawned", "final_mask"):
@@ -194,48 +197,33 @@ class VectorTownEnv:
         acts = b["actions"]
         rewards, term, trunc = b["rewards"], b["terminated"], b["truncated"]
         b["final_mask"][:] = False
-        reset_towns: list[int] = []
-        for t, town in enumerate(self.towns):
-            rows = self._rows(t)
-            res = town.step(acts[rows])
-            rewards[rows] = res.rewards
-            term[rows] = res.terminated
-            b["acted"][rows] = res.acted
-            b["possessed"][rows] = res.possessed
-            b["spawned"][rows] = res.spawned
-            if self.reward_terms:
-                self._copy_terms(t)
-            if res.truncated:
-                trunc[rows] = res.acted & ~res.terminated
-                town.encode({k: v[rows] for k, v in self.final_obs.items()})
-                b["final_mask"][rows] = True
-                town.reset(int(self._seeds[t].integers(2**31 - 1)))
-                reset_towns.append(t)
-            else:
-                trunc[rows] = False
+        res = step_towns(self.towns, acts, self.pipeline)
+        rewards[:] = res.rewards
+        term[:] = res.terminated
+        b["acted"][:] = res.acted
+        b["possessed"][:] = res.possessed
+        b["spawned"][:] = res.spawned
+        trunc[:] = False
+        reset_towns = [t for t, done in enumerate(res.truncated) if done]
+        for t in reset_towns:
+            town, rows = self.towns[t], self._rows(t)
+            trunc[rows] = res.acted[rows] & ~res.terminated[rows]
+            town.encode({k: v[rows] for k, v in self.final_obs.items()})
+            b["final_mask"][rows] = True
+            world = town.reset(int(self._seeds[t].integers(2**31 - 1)))
+            self.pipeline.reset_town(t, world, rows)
         self._observe()
         return self.obs, rewards, term, trunc, self._info(reset_towns)
-
-    def _copy_terms(self, t: int) -> None:
-        breakdown = self.towns[t].pipeline.breakdown
-        for label, values in breakdown.items():
-            arr = self.terms.get(label)
-            if arr is None:
-                arr = self.terms[label] = np.zeros(self.num_rows, dtype=np.float32)
-            arr[self._rows(t)] = values
 
     def _info(self, reset_towns: list[int]) -> Info:
         info = step_info(self.buffers, self.final_obs, reset_towns)
         if self.reward_terms:
-            info["reward_terms"] = self.terms
+            info["reward_terms"] = self.pipeline.breakdown
         return info
 
     def reward_stats(self) -> RunningStats:
-        """Running stats of the rewards of every town, merged."""
-        out = RunningStats()
-        for town in self.towns:
-            out.merge(town.pipeline.stats)
-        return out
+        """Running stats of the rewards of every town."""
+        return self.pipeline.stats
 
     def close(self) -> None:
         """Nothing to release in-process."""

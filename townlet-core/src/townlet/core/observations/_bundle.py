@@ -228,7 +228,7 @@ def _social_scalars(
     """rival_in_queue, rivalry_max and avoid_count (zeros unless stage B or C)."""
     if not frame.social.any():
         return
-    other, _, _, rivalry_all = frame.relations()
+    other, _, _, rivalry_all = frame.rows.relations()
     o = np.maximum(other, 0)
     valid = (other >= 0) & frame.alive[o] & frame.social[:, None]
     rivalry = np.where(valid, rivalry_all, 0.0)

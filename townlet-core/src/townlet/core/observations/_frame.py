@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from townlet.core.world.affordances import ITEMS
+from townlet.core.world.rows import TownRows
 from townlet.core.world.townmap import OBJECT_TYPES, TownMap
 from townlet.core.world.weather import WEATHERS
 
@@ -154,31 +155,13 @@ class FrameCache:
         return layer
 
 
-def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-
-class _Rows:
-    """Agent arrays of every town, concatenated on first access."""
-
-    def __init__(self, worlds: Sequence[World]) -> None:
-        self._worlds = worlds
-        self._cache: dict[str, npt.NDArray[Any]] = {}
-
-    def __getattr__(self, name: str) -> npt.NDArray[Any]:
-        try:
-            return self._cache[name]
-        except KeyError:
-            arr = _cat([getattr(w.agents, name) for w in self._worlds])
-            self._cache[name] = arr
-            return arr
-
-
 @dataclass
 class Frame:
     """Rows of one or more towns and what the features read (module docstring)."""
 
     worlds: Sequence[World]
+    rows: TownRows
+    """The towns' agent slots end to end (agent arrays, ties, per-town values)."""
     cache: FrameCache
     n: int
     town: npt.NDArray[np.int64]
@@ -214,17 +197,17 @@ class Frame:
         """Gather the frame of ``worlds`` as they are now."""
         cache.update(worlds)
         single = len(worlds) == 1
-        sizes = [w.n_agents for w in worlds]
-        n = sum(sizes)
-        town = np.repeat(np.arange(len(worlds), dtype=np.int64), sizes)
-        rows: Any = worlds[0].agents if single else _Rows(worlds)
+        view = TownRows(worlds)
+        n = view.n_agents
+        town = view.town_index
+        rows = view.agents
         xy = rows.xy
         target = rows.target
         has_target = target >= 0
         if single:
             holder_row = worlds[0].objects.holder[None].astype(np.int64)
         else:
-            base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            base = np.array(view.offsets, dtype=np.int64)
             holders = np.stack([w.objects.holder for w in worlds]).astype(np.int64)
             holder_row = np.where(holders >= 0, holders + base[:, None], -1)
 
@@ -239,6 +222,7 @@ class Frame:
         days = [w.clock.ticks_per_day for w in worlds]
         return cls(
             worlds=worlds,
+            rows=view,
             cache=cache,
             n=n,
             town=town,
@@ -249,8 +233,8 @@ class Frame:
             has_target=has_target,
             tgt=np.where(has_target, target, 0).astype(np.int64),
             holder_row=holder_row,
-            status=_cat([w.option_status for w in worlds]),
-            tick=per_town([w.tick for w in worlds], np.int64),
+            status=view.option_status,
+            tick=view.ticks,
             tod=per_town([w.tick % d for w, d in zip(worlds, days, strict=True)], np.int64),
             day=per_town(days, np.int64),
             weather=per_town([WEATHERS.index(w.weather) for w in worlds], np.int64),
@@ -265,25 +249,4 @@ class Frame:
             social=per_town(
                 [w.config.features.stages.relationships in ("B", "C") for w in worlds], bool
             ),
-        )
-
-    def relations(
-        self,
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float32],
-        npt.NDArray[np.float32],
-        npt.NDArray[np.float32],
-    ]:
-        """Ties over rows: other agent as a global row (or -1), trust, familiarity, rivalry."""
-        rels = [w.relations for w in self.worlds]
-        sizes = [w.n_agents for w in self.worlds]
-        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        other = _cat([r.other for r in rels]).astype(np.int64)
-        other = np.where(other >= 0, other + base[self.town][:, None], -1)
-        return (
-            other,
-            _cat([r.trust for r in rels]),
-            _cat([r.familiarity for r in rels]),
-            _cat([r.rivalry for r in rels]),
         )

@@ -1,77 +1,91 @@
-"""What a reward stage sees: the world, facts about the tick, the running total.
+"""What a reward stage sees: the towns as rows, facts about the tick, the running total.
 
-The pipeline keeps a snapshot of the state at the end of the previous tick
-and derives :class:`TickFacts` once per tick, so stages need not each diff
-the world: who exited (and why), who arrived, needs before and after, shift
-states before, and this tick's events resolved to agent slots.
+The pipeline rewards one town or many (a vector env's towns, their agent
+slots end to end as rows: see :class:`~townlet.core.world.rows.TownRows`).
+It keeps a snapshot of the state at the end of the previous tick and
+derives :class:`TickFacts` once per tick, so stages need not each diff the
+world: who exited (and why), who arrived, whose town began a new episode,
+needs before and after, shift states before, and this tick's events resolved
+to rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from townlet.core.world.world import World
+from townlet.core.world.rows import TownRows
 
 __all__ = ["Event", "RewardContext", "Snapshot", "TickFacts", "derive_facts"]
 
 Event = tuple[int, Mapping[str, Any]]
-"""``(slot, event dict)`` of one event of this tick."""
+"""``(row, event dict)`` of one event of this tick (row -1: no agent)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Snapshot:
-    """The per-agent state a reward depends on, copied at the end of a tick."""
+    """The per-row state a reward depends on, copied at the end of a tick."""
 
-    ids: tuple[str, ...]
+    ids: list[str]
     alive: npt.NDArray[np.bool_]
     needs: npt.NDArray[np.float32]
     present_ticks: npt.NDArray[np.int64]
     shift_state: npt.NDArray[np.int8]
 
     @classmethod
-    def of(cls, world: World) -> Snapshot:
-        """Copy what the stages need from ``world``."""
-        a = world.agents
+    def of(cls, rows: TownRows) -> Snapshot:
+        """Copy what the stages need from ``rows``."""
+        a = rows.agents
         return cls(
-            ids=tuple(world.agent_ids),
+            ids=list(rows.agent_ids),
             alive=a.alive.copy(),
             needs=a.needs.copy(),
             present_ticks=a.present_ticks.copy(),
             shift_state=a.shift_state.copy(),
         )
 
+    def patch(self, span: slice, rows: TownRows) -> None:
+        """Overwrite rows ``span`` with the matching rows of a one-town ``rows``."""
+        a = rows.agents
+        self.ids[span] = rows.agent_ids
+        self.alive[span] = a.alive
+        self.needs[span] = a.needs
+        self.present_ticks[span] = a.present_ticks
+        self.shift_state[span] = a.shift_state
+
 
 @dataclass(frozen=True)
 class TickFacts:
-    """Derived facts of the tick just simulated (arrays over agent slots)."""
+    """Derived facts of the tick just simulated (arrays over rows)."""
 
     before: Snapshot
     """State at the end of the previous tick (or at reset)."""
     acted: npt.NDArray[np.bool_]
-    """Slots whose agent was alive before the tick (they receive this tick's reward)."""
+    """Rows whose agent was alive before the tick (they receive this tick's reward)."""
     alive: npt.NDArray[np.bool_]
-    """Slots alive after the tick."""
+    """Rows alive after the tick."""
     exited: npt.NDArray[np.bool_]
     """Agents that left town during the tick."""
     spawned: npt.NDArray[np.bool_]
-    """Slots holding a newcomer that arrived during the tick."""
+    """Rows holding a newcomer that arrived during the tick."""
+    fresh: npt.NDArray[np.bool_]
+    """Rows whose town began a new episode just before this tick: a stage
+    keeping per-row state starts these rows afresh."""
     exit_reasons: Mapping[int, str]
-    """Slot → exit reason (``collapse``, ``eviction``, …; ``unknown`` if not logged)."""
+    """Row → exit reason (``collapse``, ``eviction``, …; ``unknown`` if not logged)."""
     events: Mapping[str, list[Event]]
-    """This tick's events by kind, with the slot of their ``agent``."""
+    """This tick's events by kind, with the row of their ``agent``."""
     deficit: npt.NDArray[np.float32]
     """``[N, 3]`` need deficits (1 − value) after the tick."""
     deficit_before: npt.NDArray[np.float32]
     worst_deficit: npt.NDArray[np.float32]
-    """``[N]`` largest need deficit of each slot after the tick."""
+    """``[N]`` largest need deficit of each row after the tick."""
     stayed: npt.NDArray[np.bool_]
-    """Slots whose agent acted and did not exit (``acted & ~exited``)."""
+    """Rows whose agent acted and did not exit (``acted & ~exited``)."""
 
     def of_kind(self, kind: str) -> list[Event]:
         """Events of one kind (empty list when none)."""
@@ -79,38 +93,33 @@ class TickFacts:
 
 
 def derive_facts(
-    world: World, before: Snapshot, carried: Sequence[Mapping[str, Any]] = ()
+    rows: TownRows,
+    before: Snapshot,
+    carried: Sequence[Sequence[Mapping[str, Any]]] = (),
+    fresh: npt.NDArray[np.bool_] | None = None,
 ) -> TickFacts:
-    """Compare ``world`` with the previous snapshot and index this tick's events.
+    """Compare ``rows`` with the previous snapshot and index this tick's events.
 
-    ``carried`` are events logged between the previous tick and this one.
+    ``carried[t]`` are events town ``t`` logged between the previous tick and
+    this one; ``fresh`` marks rows whose town began a new episode since then.
     """
-    a = world.agents
-    ids = tuple(world.agent_ids)
+    a = rows.agents
+    ids = rows.agent_ids
+    alive = a.alive.copy()
     acted = before.alive.copy()
     if ids == before.ids:
-        exited = acted & ~a.alive
-        spawned = a.alive & ~acted
+        exited = acted & ~alive
+        spawned = alive & ~acted
     else:
         same = np.array([x == y for x, y in zip(ids, before.ids, strict=True)], dtype=bool)
-        exited = acted & (~a.alive | ~same)
-        spawned = a.alive & (~acted | ~same)
+        exited = acted & (~alive | ~same)
+        spawned = alive & (~acted | ~same)
     events: dict[str, list[Event]] = {}
     reasons: dict[int, str] = {}
-    logged = (*carried, *world.events)
-    if logged:
-        slot_of = {aid: i for i, aid in enumerate(ids) if aid}
-        old_slot = {aid: i for i, aid in enumerate(before.ids) if aid}
-        for ev in logged:
-            agent = ev.get("agent")
-            key = agent if isinstance(agent, str) else ""
-            kind = str(ev.get("kind"))
-            slot = old_slot.get(key, -1) if kind == "exit" else slot_of.get(key, -1)
-            if slot < 0:
-                slot = slot_of.get(key, old_slot.get(key, -1))
-            events.setdefault(kind, []).append((slot, ev))
-            if kind == "exit" and slot >= 0:
-                reasons[slot] = str(ev.get("reason", "unknown"))
+    for t, world in enumerate(rows.worlds):
+        logged = (*carried[t], *world.events) if carried else world.events
+        if logged:
+            _index_events(logged, rows.span(t), ids, before.ids, events, reasons)
     if np.count_nonzero(exited):
         for gone in exited.nonzero()[0].tolist():
             reasons.setdefault(gone, "unknown")
@@ -118,9 +127,10 @@ def derive_facts(
     return TickFacts(
         before=before,
         acted=acted,
-        alive=a.alive.copy(),
+        alive=alive,
         exited=exited,
         spawned=spawned,
+        fresh=np.zeros(rows.n_agents, dtype=bool) if fresh is None else fresh,
         exit_reasons=reasons,
         events=events,
         deficit=deficit,
@@ -130,11 +140,37 @@ def derive_facts(
     )
 
 
+def _index_events(
+    logged: Sequence[Mapping[str, Any]],
+    span: slice,
+    ids: list[str],
+    ids_before: list[str],
+    events: dict[str, list[Event]],
+    reasons: dict[int, str],
+) -> None:
+    """Resolve one town's events to rows (an exit to the row its agent left)."""
+    off = span.start
+    slot_of = {aid: off + i for i, aid in enumerate(ids[span]) if aid}
+    old_slot = {aid: off + i for i, aid in enumerate(ids_before[span]) if aid}
+    for ev in logged:
+        agent = ev.get("agent")
+        key = agent if isinstance(agent, str) else ""
+        kind = str(ev.get("kind"))
+        row = old_slot.get(key, -1) if kind == "exit" else slot_of.get(key, -1)
+        if row < 0:
+            row = slot_of.get(key, old_slot.get(key, -1))
+        events.setdefault(kind, []).append((row, ev))
+        if kind == "exit" and row >= 0:
+            reasons[row] = str(ev.get("reason", "unknown"))
+
+
 @dataclass
 class RewardContext:
     """Everything a stage's :meth:`compute` may read (never write)."""
 
-    world: World
+    towns: TownRows
+    """The town(s) rewarded, agent slots end to end as rows: ``towns.agents.needs``
+    is ``[N, 3]``, ``towns.ticks`` the tick of each row's town."""
     facts: TickFacts
     total: npt.NDArray[np.float32]
     """Sum of the contributions of the stages before this one (read-only view)."""
@@ -145,7 +181,7 @@ class RewardContext:
 
     @property
     def n(self) -> int:
-        """Agent slots."""
+        """Rows."""
         return int(self.total.size)
 
     def tagged(self, tag: str) -> npt.NDArray[np.float32]:

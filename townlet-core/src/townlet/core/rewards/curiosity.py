@@ -8,7 +8,7 @@ fades as training goes on). Not in the default pipeline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,9 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from townlet.core.rewards.context import RewardContext
 from townlet.core.rewards.stages import Stage
-
-if TYPE_CHECKING:
-    from townlet.core.ports import WorldView
 
 __all__ = ["CuriosityParams", "CuriosityStage"]
 
@@ -44,12 +41,6 @@ class CuriosityStage(Stage):
         self.ticks_seen = 0
         self._visits = np.zeros((0, 0, 0), dtype=np.int32)
 
-    def reset(self, world: WorldView) -> None:
-        """Fresh visit counts (the decay clock keeps running)."""
-        town = getattr(world, "town", None)
-        h, w = town.shape if town is not None else (1, 1)
-        self._visits = np.zeros((world.n_agents, h, w), dtype=np.int32)
-
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Novelty bonus of the tile each agent stands on."""
         p: CuriosityParams = self.params  # type: ignore[assignment]
@@ -57,10 +48,12 @@ class CuriosityStage(Stage):
         factor = max(0.0, 1.0 - self.ticks_seen / p.decay_ticks)
         self.ticks_seen += 1
         out = np.zeros(ctx.n, dtype=np.float32)
-        if factor <= 0.0 or self._visits.shape[0] != ctx.n:
+        if factor <= 0.0:
             return out
-        self._visits[f.spawned] = 0
-        xy = ctx.world.agents.xy
+        if self._visits.shape[0] != ctx.n:
+            self._visits = np.zeros((ctx.n, *ctx.towns.town.shape), dtype=np.int32)
+        self._visits[f.spawned | f.fresh] = 0  # a new life or episode: fresh visit counts
+        xy = ctx.towns.agents.xy
         rows = np.flatnonzero(f.acted & ~f.exited)
         ys, xs = xy[rows, 1], xy[rows, 0]
         self._visits[rows, ys, xs] += 1

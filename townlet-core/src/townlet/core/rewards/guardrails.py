@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from townlet.core.rewards.context import RewardContext
 from townlet.core.rewards.stages import Stage
-
-if TYPE_CHECKING:
-    from townlet.core.ports import WorldView
 
 __all__ = [
     "ClipParams",
@@ -81,22 +78,20 @@ class DeathGuardStage(Stage):
         super().__init__(params)
         self._last_danger = np.zeros(0, dtype=np.int64)
 
-    def reset(self, world: WorldView) -> None:
-        """Forget when agents were last in danger."""
-        self._last_danger = np.full(world.n_agents, -(10**9), dtype=np.int64)
-
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Minus the positive part of the total where the guard applies."""
         p: DeathGuardParams = self.params  # type: ignore[assignment]
         f = ctx.facts
-        tick = ctx.world.tick
+        ticks = ctx.towns.ticks
         if self._last_danger.size != ctx.n:
             self._last_danger = np.full(ctx.n, -(10**9), dtype=np.int64)
-        if np.count_nonzero(f.spawned):
-            self._last_danger[f.spawned] = -(10**9)
+        new = f.spawned | f.fresh
+        if np.count_nonzero(new):
+            self._last_danger[new] = -(10**9)
         danger = f.alive & (f.worst_deficit >= p.danger)
-        self._last_danger[danger] = tick
-        guarded = f.exited | (tick - self._last_danger <= p.window)
+        if np.count_nonzero(danger):
+            self._last_danger[danger] = ticks[danger]
+        guarded = f.exited | (ticks - self._last_danger <= p.window)
         out: npt.NDArray[np.float32] = np.maximum(ctx.total, np.float32(0.0))
         out *= -guarded.astype(np.float32)
         return out
@@ -129,10 +124,6 @@ class ClipStage(Stage):
         self.agent_ticks = 0
         """Agent-ticks seen (since construction)."""
 
-    def reset(self, world: WorldView) -> None:
-        """Every agent starts a new episode return."""
-        self.episode_return = np.zeros(world.n_agents, dtype=np.float64)
-
     @property
     def clip_fraction(self) -> float:
         """Share of agent-ticks clipped so far."""
@@ -144,6 +135,8 @@ class ClipStage(Stage):
         f = ctx.facts
         if self.episode_return.size != ctx.n:
             self.episode_return = np.zeros(ctx.n, dtype=np.float64)
+        if np.count_nonzero(f.fresh):
+            self.episode_return[f.fresh] = 0.0
         arrivals = np.count_nonzero(f.spawned)
         if arrivals:
             self.episode_return[f.spawned & ~f.acted] = 0.0

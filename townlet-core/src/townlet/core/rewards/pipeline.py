@@ -1,11 +1,14 @@
 """The reward pipeline: named stages in order, a breakdown per tick, running stats.
 
+It rewards one town, or several towns of one config at once (a vector env's:
+their agent slots end to end as rows, each stage run once over all rows).
+
 Built from ``rewards`` in the config: each entry of ``rewards.stages`` names a
 stage plugin (entry point ``townlet.reward_stages``) with its params. Each
 tick the pipeline derives the tick's facts once, runs every stage in order
 (each sees the total so far and the earlier stages' breakdown), and keeps:
 
-- :attr:`RewardPipeline.breakdown`: each stage's ``[n_slots]`` contribution;
+- :attr:`RewardPipeline.breakdown`: each stage's ``[rows]`` contribution;
 - :attr:`RewardPipeline.stats`: running mean/std of the rewards of acting
   agents (and :attr:`stage_stats` per stage), for logging;
 - with ``rewards.normalise``, the returned rewards are divided by the running
@@ -26,6 +29,7 @@ from townlet.core.ports import RewardStage
 from townlet.core.registry import Registry
 from townlet.core.rewards.context import RewardContext, Snapshot, TickFacts, derive_facts
 from townlet.core.rewards.stats import RunningStats, RunningSums
+from townlet.core.world.rows import TownRows
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
@@ -36,7 +40,7 @@ _F32 = np.dtype(np.float32)
 
 
 class RewardPipeline:
-    """Runs reward stages in order over one town (see the module docstring)."""
+    """Runs reward stages in order over the rows of one or more towns (module docstring)."""
 
     def __init__(
         self,
@@ -70,8 +74,9 @@ class RewardPipeline:
         self.facts: TickFacts | None = None
         """Facts of the last tick computed."""
         self._before: Snapshot | None = None
-        self._seen = 0
-        self._carried: list[dict[str, Any]] = []
+        self._seen: list[int] = []
+        self._carried: list[list[dict[str, Any]]] = []
+        self._fresh = np.zeros(0, dtype=bool)
 
     @classmethod
     def from_config(
@@ -94,35 +99,54 @@ class RewardPipeline:
             normalise_clip=rewards.normalise_clip,
         )
 
-    def reset(self, world: World) -> None:
-        """Start an episode on ``world`` (stages reset; stats keep accumulating)."""
-        for stage in self.stages:
-            stage.reset(world)
-        self._before = Snapshot.of(world)
-        self._seen = len(world.events)
-        self._carried = []
-        self.breakdown = {label: np.zeros(world.n_agents, np.float32) for label in self.labels}
-        self.raw = np.zeros(world.n_agents, dtype=np.float32)
+    def reset(self, worlds: World | Sequence[World]) -> None:
+        """Start an episode in every town (stats keep accumulating).
 
-    def carry_over(self, world: World) -> None:
+        ``worlds`` is one town or several of one config (a vector env's),
+        rewarded together with their slots end to end as rows.
+        """
+        rows = TownRows.of(worlds)
+        self._before = Snapshot.of(rows)
+        self._seen = [len(w.events) for w in rows.worlds]
+        self._carried = [[] for _ in rows.worlds]
+        self._fresh = np.ones(rows.n_agents, dtype=bool)
+        self.breakdown = {label: np.zeros(rows.n_agents, np.float32) for label in self.labels}
+        self.raw = np.zeros(rows.n_agents, dtype=np.float32)
+
+    def reset_town(self, t: int, world: World, span: slice) -> None:
+        """Town ``t`` (rows ``span``) starts a new episode in ``world``; the others go on."""
+        if self._before is None:
+            raise RuntimeError("RewardPipeline.reset(worlds) must be called before reset_town()")
+        self._before.patch(span, TownRows((world,)))
+        self._seen[t] = len(world.events)
+        self._carried[t] = []
+        self._fresh[span] = True
+
+    def carry_over(self, worlds: World | Sequence[World]) -> None:
         """Keep events logged since the last tick (e.g. a console exit) for the next one.
 
-        Call just before ``world.step``, which clears ``world.events``.
+        Call just before stepping the worlds, which clears ``world.events``.
         """
-        self._carried.extend(world.events[self._seen :])
-        self._seen = len(world.events)
+        for t, world in enumerate(worlds if isinstance(worlds, Sequence) else (worlds,)):
+            self._carried[t].extend(world.events[self._seen[t] :])
+            self._seen[t] = len(world.events)
 
-    def compute(self, world: World) -> npt.NDArray[np.float32]:
-        """``[n_slots]`` rewards of the tick ``world`` just simulated.
+    def compute(self, worlds: World | Sequence[World]) -> npt.NDArray[np.float32]:
+        """``[rows]`` rewards of the tick the towns just simulated.
 
-        Call once after every ``world.step``. Slots that did not act (empty,
+        Call once after every step of the towns. Rows that did not act (empty,
         or a newcomer arriving this tick) get 0.
         """
         if self._before is None:
             raise RuntimeError("RewardPipeline.reset(world) must be called before compute()")
-        facts = derive_facts(world, self._before, self._carried)
-        self._carried = []
-        n = world.n_agents
+        rows_of = TownRows.of(worlds)
+        n = rows_of.n_agents
+        if n != self._fresh.size:
+            raise ValueError(f"the pipeline was reset with {self._fresh.size} rows, got {n}")
+        facts = derive_facts(rows_of, self._before, self._carried, self._fresh)
+        self._carried = [[] for _ in rows_of.worlds]
+        if np.count_nonzero(self._fresh):
+            self._fresh = np.zeros(n, dtype=bool)
         shape = (n,)
         # one row per stage and a last row for the total: the stats take it whole
         rows = np.zeros((len(self.stages) + 1, n), dtype=np.float32)
@@ -131,7 +155,7 @@ class RewardPipeline:
         view = total.view()
         view.flags.writeable = False
         ctx = RewardContext(
-            world=world, facts=facts, total=view, breakdown=breakdown, tags=self.tags
+            towns=rows_of, facts=facts, total=view, breakdown=breakdown, tags=self.tags
         )
         acted = facts.acted
         for i, (label, stage) in enumerate(zip(self.labels, self.stages, strict=True)):
@@ -150,8 +174,8 @@ class RewardPipeline:
         self.breakdown = breakdown
         self.raw = total.copy()
         self.facts = facts
-        self._before = Snapshot.of(world)
-        self._seen = len(world.events)
+        self._before = Snapshot.of(rows_of)
+        self._seen = [len(w.events) for w in rows_of.worlds]
         if self.normalise and self._sums.count >= self.normalise_warmup:
             scale = 1.0 / max(self.stats.std, 1e-8)
             np.clip(total * scale, -self.normalise_clip, self.normalise_clip, out=total)

@@ -14,7 +14,8 @@ them for agents in need.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from townlet.core.rewards.context import RewardContext
 from townlet.core.rewards.stages import Stage
-
-if TYPE_CHECKING:
-    from townlet.core.ports import WorldView
 
 __all__ = [
     "SocialAvoidanceParams",
@@ -42,28 +40,30 @@ class _SocialStage(Stage):
     tags: ClassVar[frozenset[str]] = frozenset({"social"})
     level: ClassVar[int]
 
-    def __init__(self, params: BaseModel) -> None:
-        super().__init__(params)
-        self.active = False
-
-    def reset(self, world: WorldView) -> None:
-        """Switch on when the configured social-reward stage reaches this one's level."""
-        config = getattr(world, "config", None)
-        stage = config.features.stages.social_rewards if config is not None else "off"
-        self.active = _LEVELS.get(stage, 0) >= self.level
+    def active(self, ctx: RewardContext) -> bool:
+        """On when the configured social-reward stage reaches this one's level."""
+        stage = ctx.towns.config.features.stages.social_rewards
+        return _LEVELS.get(stage, 0) >= self.level
 
 
 def _tie_values(
-    ctx: RewardContext, slots: npt.NDArray[np.int64], others: npt.NDArray[np.int64]
+    ctx: RewardContext, rows: npt.NDArray[np.int64], others: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Trust and familiarity of each ``slots[i]`` toward ``others[i]`` (0 without a tie)."""
-    rel = ctx.world.relations
-    match = rel.other[slots] == others[:, None]
+    """Trust and familiarity of each ``rows[i]`` toward ``others[i]`` (0 without a tie)."""
+    other, trust_all, fam_all, _ = ctx.towns.relations()
+    match = other[rows] == others[:, None]
     found = match.any(axis=1)
     k = np.argmax(match, axis=1)
-    trust = np.where(found, rel.trust[slots, k], 0.0).astype(np.float32)
-    fam = np.where(found, rel.familiarity[slots, k], 0.0).astype(np.float32)
+    trust = np.where(found, trust_all[rows, k], 0.0).astype(np.float32)
+    fam = np.where(found, fam_all[rows, k], 0.0).astype(np.float32)
     return trust, fam
+
+
+def _partner(ctx: RewardContext, row: int, event: Mapping[str, Any]) -> int:
+    """Row of the event's ``other`` agent (in the town of ``row``), or -1."""
+    if row < 0:
+        return -1
+    return ctx.towns.row_of(int(ctx.towns.town_index[row]), str(event.get("other")))
 
 
 class SocialChatParams(BaseModel):
@@ -89,19 +89,17 @@ class SocialChatStage(_SocialStage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Chat rewards of this tick."""
         out = np.zeros(ctx.n, dtype=np.float32)
-        if not self.active:
+        if not self.active(ctx):
             return out
         p: SocialChatParams = self.params  # type: ignore[assignment]
-        ids = ctx.world.agent_ids
-        slot_of = {aid: i for i, aid in enumerate(ids) if aid}
         pairs: list[tuple[int, int]] = []
-        for slot, ev in ctx.facts.of_kind(p.event):
-            other = slot_of.get(str(ev.get("other")), -1)
-            if slot < 0 or other < 0 or not ev.get("success", True):
+        for row, ev in ctx.facts.of_kind(p.event):
+            other = _partner(ctx, row, ev)
+            if other < 0 or not ev.get("success", True):
                 continue
-            pairs.append((slot, other))
+            pairs.append((row, other))
             if p.both:
-                pairs.append((other, slot))
+                pairs.append((other, row))
         if not pairs:
             return out
         arr = np.array(pairs, dtype=np.int64)
@@ -133,22 +131,20 @@ class SocialAvoidanceStage(_SocialStage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Bonus for rival-sharing queues without a conflict this tick."""
         out = np.zeros(ctx.n, dtype=np.float32)
-        if not self.active:
+        if not self.active(ctx):
             return out
         p: SocialAvoidanceParams = self.params  # type: ignore[assignment]
-        a = ctx.world.agents
-        rel = ctx.world.relations
-        other = rel.other.astype(np.int64)
+        a = ctx.towns.agents
+        other, _, _, rivalry = ctx.towns.relations()
         o = np.maximum(other, 0)
         q = a.queue_obj.astype(np.int64)
-        rival = (other >= 0) & a.alive[o] & (rel.rivalry >= p.rivalry)
+        rival = (other >= 0) & a.alive[o] & (rivalry >= p.rivalry)
         beside = rival & (q[:, None] >= 0) & (q[o] == q[:, None])
         calm = np.ones(ctx.n, dtype=bool)
-        slot_of = {aid: i for i, aid in enumerate(ctx.world.agent_ids) if aid}
-        for slot, ev in ctx.facts.of_kind(p.event):
-            if slot >= 0:
-                calm[slot] = False
-            causer = slot_of.get(str(ev.get("other")), -1)
+        for row, ev in ctx.facts.of_kind(p.event):
+            if row >= 0:
+                calm[row] = False
+            causer = _partner(ctx, row, ev)
             if causer >= 0:
                 calm[causer] = False
         out[:] = beside.any(axis=1) & calm & ctx.facts.acted & ~ctx.facts.exited
@@ -175,12 +171,12 @@ class SocialQualityStage(_SocialStage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """``weight · mean over ties of (trust + familiarity − rivalry) / 3``."""
         out = np.zeros(ctx.n, dtype=np.float32)
-        if not self.active:
+        if not self.active(ctx):
             return out
         p: SocialQualityParams = self.params  # type: ignore[assignment]
-        rel = ctx.world.relations
-        valid = rel.other >= 0
-        quality = np.where(valid, rel.trust + rel.familiarity - rel.rivalry, 0.0).sum(axis=1)
+        other, trust, familiarity, rivalry = ctx.towns.relations()
+        valid = other >= 0
+        quality = np.where(valid, trust + familiarity - rivalry, 0.0).sum(axis=1)
         mean = quality / np.maximum(valid.sum(axis=1), 1) / 3.0
         out[:] = p.weight * mean * (ctx.facts.acted & ~ctx.facts.exited)
         return out

@@ -1,14 +1,15 @@
 """The standard reward terms: homeostasis, shaping, work, survival, terminal.
 
-Every stage returns a ``[n_slots]`` float32 contribution for the tick just
-simulated; slots whose agent did not act this tick (empty, or a newcomer
-that only just arrived) get 0.
+Every stage returns a ``[rows]`` float32 contribution for the tick just
+simulated (rows: the agent slots of one or more towns, end to end); rows
+whose agent did not act this tick (empty, or a newcomer that only just
+arrived) get 0.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,9 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from townlet.core.rewards.context import RewardContext
 from townlet.core.world.state import MILLS
-
-if TYPE_CHECKING:
-    from townlet.core.ports import WorldView
 
 __all__ = [
     "HomeostasisParams",
@@ -59,9 +57,6 @@ class Stage(ABC):
 
     def __init__(self, params: BaseModel) -> None:
         self.params = params
-
-    def reset(self, world: WorldView) -> None:  # noqa: B027 (optional hook: most stages keep no state)
-        """Nothing to forget by default."""
 
     @abstractmethod
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
@@ -159,13 +154,13 @@ class WorkStage(Stage):
     def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
         """Wage this tick plus the punctuality, lateness and absence terms."""
         p: WorkParams = self.params  # type: ignore[assignment]
-        w = ctx.world
-        a = w.agents
+        towns = ctx.towns
+        a = towns.agents
         f = ctx.facts
         worked = a.present_ticks > f.before.present_ticks
         out = np.zeros(ctx.n, dtype=np.float32)
         if np.count_nonzero(worked):
-            out += worked * w.job_wage[np.maximum(a.job, 0)] * (p.wage_weight / MILLS)
+            out += worked * towns.job_wage[np.maximum(a.job, 0)] * (p.wage_weight / MILLS)
         changed = a.shift_state != f.before.shift_state
         if np.count_nonzero(changed):
             state = a.shift_state

@@ -1,0 +1,153 @@
+"""Agent slots of one or more towns laid end to end as *rows*.
+
+Slot ``s`` of town ``t`` is row ``offsets[t] + s``. Whatever reads many
+towns at once (the batched encoders, the reward pipeline of a vector env)
+reads them through :class:`TownRows`, so every per-agent array operation runs
+once over all rows instead of once per town, where the fixed cost of numpy
+calls on a few agents would dominate.
+
+A :class:`TownRows` is a view of the towns as they are when it is built:
+with several towns, ``agents.<name>`` is concatenated on first access and
+then kept, so build a new one after the worlds change. With one town the
+arrays are the world's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from townlet.core.config.models import TownletConfig
+    from townlet.core.world.townmap import TownMap
+    from townlet.core.world.world import World
+
+__all__ = ["TownRows"]
+
+
+def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+class _Agents:
+    """``AgentArrays`` of several towns, each array concatenated on first access."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        self._worlds = worlds
+        self._cache: dict[str, npt.NDArray[Any]] = {}
+
+    def __getattr__(self, name: str) -> npt.NDArray[Any]:
+        try:
+            return self._cache[name]
+        except KeyError:
+            arr = np.concatenate([getattr(w.agents, name) for w in self._worlds])
+            self._cache[name] = arr
+            return arr
+
+
+class TownRows:
+    """Rows of ``worlds`` (see the module docstring). Towns must share one config
+    apart from their seeds, as the towns of a vector env do."""
+
+    def __init__(self, worlds: Sequence[World]) -> None:
+        if not worlds:
+            raise ValueError("TownRows needs at least one world")
+        self.worlds: tuple[World, ...] = tuple(worlds)
+        sizes = [w.n_agents for w in self.worlds]
+        self.sizes = sizes
+        self.n_agents = sum(sizes)
+        """Rows (agent slots of every town, living or not)."""
+        self.offsets: list[int] = [0]
+        for size in sizes[:-1]:
+            self.offsets.append(self.offsets[-1] + size)
+        self.agents: Any = self.worlds[0].agents if len(sizes) == 1 else _Agents(self.worlds)
+        """Agent arrays over rows by field name (``rows.agents.needs`` is ``[N, 3]``)."""
+        self._lookups: dict[int, dict[str, int]] = {}
+
+    @classmethod
+    def of(cls, worlds: World | Sequence[World]) -> TownRows:
+        """Rows of one world or of several."""
+        return cls(worlds if isinstance(worlds, Sequence) else (worlds,))
+
+    @property
+    def config(self) -> TownletConfig:
+        """The config the towns share (that of the first)."""
+        return self.worlds[0].config
+
+    @property
+    def town(self) -> TownMap:
+        """The town map the towns share (that of the first)."""
+        return self.worlds[0].town
+
+    @property
+    def job_wage(self) -> npt.NDArray[np.int64]:
+        """Wage per tick of each job, in mills (the same in every town)."""
+        return self.worlds[0].job_wage
+
+    def span(self, t: int) -> slice:
+        """Rows of town ``t``."""
+        return slice(self.offsets[t], self.offsets[t] + self.sizes[t])
+
+    @cached_property
+    def town_index(self) -> npt.NDArray[np.int64]:
+        """``[N]`` town of each row."""
+        return np.repeat(np.arange(len(self.worlds), dtype=np.int64), self.sizes)
+
+    @cached_property
+    def ticks(self) -> npt.NDArray[np.int64]:
+        """``[N]`` tick of each row's town (towns of a vector env reset independently)."""
+        if len(self.worlds) == 1:
+            return np.full(self.n_agents, self.worlds[0].tick, dtype=np.int64)
+        return np.array([w.tick for w in self.worlds], dtype=np.int64)[self.town_index]
+
+    @cached_property
+    def agent_ids(self) -> list[str]:
+        """Agent id of each row ("" for an empty slot); ids repeat across towns."""
+        out: list[str] = []
+        for w in self.worlds:
+            out.extend(w.agent_ids)
+        return out
+
+    def row_of(self, t: int, agent_id: str) -> int:
+        """Row of ``agent_id`` in town ``t``, or -1."""
+        lookup = self._lookups.get(t)
+        if lookup is None:
+            off = self.offsets[t]
+            ids = self.worlds[t].agent_ids
+            lookup = self._lookups[t] = {aid: off + i for i, aid in enumerate(ids) if aid}
+        return lookup.get(agent_id, -1)
+
+    @cached_property
+    def possessed(self) -> npt.NDArray[np.bool_]:
+        """``[N]`` rows driven from the operator console."""
+        return _cat([w.possessed for w in self.worlds])
+
+    @cached_property
+    def option_status(self) -> npt.NDArray[np.int8]:
+        """``[N]`` status of each row's option."""
+        return _cat([w.option_status for w in self.worlds])
+
+    def relations(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+    ]:
+        """Ties over rows: other agent as a row (or -1), trust, familiarity, rivalry."""
+        rels = [w.relations for w in self.worlds]
+        other = _cat([r.other for r in rels]).astype(np.int64)
+        if len(rels) > 1:
+            base = np.array(self.offsets, dtype=np.int64)[self.town_index]
+            other = np.where(other >= 0, other + base[:, None], -1)
+        return (
+            other,
+            _cat([r.trust for r in rels]),
+            _cat([r.familiarity for r in rels]),
+            _cat([r.rivalry for r in rels]),
+        )
