@@ -36,11 +36,12 @@ def test_towns_match_their_single_town_runs() -> None:
     single.reset(seed=11)  # town 1 of the batch starts from seed 10 + 1
     for _ in range(30):
         acts = scripted_actions(venv)
-        obs, rew, *_ = venv.step(acts)
-        obs1, rew1, *_ = single.step(acts[8:])
+        obs, rew, _, _, info = venv.step(acts)
+        obs1, rew1, _, _, info1 = single.step(acts[8:])
         for k in obs:
             np.testing.assert_array_equal(obs[k][8:], obs1[k])
         np.testing.assert_array_equal(rew[8:], rew1)
+        np.testing.assert_array_equal(info["action_mask"][8:], info1["action_mask"])
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from tests.helpers import default_config, make_world, run_scripted
 from townlet.core import hookimpl
 from townlet.core.hooks import make_plugin_manager
 from townlet.core.world.invariants import violations
-from townlet.core.world.options import Option, OptionStatus
+from townlet.core.world.options import Option, OptionStatus, action_masks
 from townlet.core.world.queues import WORK
+from townlet.core.world.rows import TownRows
 from townlet.core.world.state import MILLS, ShiftState
 from townlet.core.world.world import World
 
@@ -208,3 +209,17 @@ def test_fainting_can_be_switched_off() -> None:
     world.agents.needs[3, 2] = 1e-5
     world.step(np.full(world.n_agents, Option.WAIT))
     assert world.event_counts["faint"] == 0 and world.agents.needs[3, 2] == 0.0
+
+
+def test_masks_of_many_towns_at_once_equal_each_towns_own() -> None:
+    """Towns that differ in time, stock, prices and water get the masks they would alone."""
+    towns = [make_world(f"seed={s}") for s in (1, 2, 3)]
+    run_scripted(towns[1], 400)  # later in the day: shifts open, money spent
+    towns[2].set_utility("water", False)
+    towns[2].set_weather("cold")  # dearer meals
+    towns[2].economy.stock[:] = 0  # nothing to buy
+    run_scripted(towns[2], 3)
+    together = action_masks(TownRows(towns))
+    alone = np.concatenate([action_masks(TownRows((w,))) for w in towns])
+    np.testing.assert_array_equal(together, alone)
+    assert not np.array_equal(alone[:8], alone[8:16])  # the towns really differ

@@ -34,7 +34,8 @@ from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.rewards.stats import RunningStats
-from townlet.core.world.options import OPTIONS
+from townlet.core.world.options import OPTIONS, action_masks
+from townlet.core.world.rows import TownRows
 from townlet.core.world.world import World
 
 __all__ = ["VectorTownEnv", "buffer_layout", "step_info"]
@@ -182,7 +183,10 @@ class VectorTownEnv:
                 town.encode(self._views[t])
         b = self.buffers
         b["alive"][:] = np.concatenate([w.agents.alive for w in worlds])
-        b["action_mask"][:] = np.concatenate([w.action_masks() for w in worlds])
+        masks = b["action_mask"]
+        masks[:] = action_masks(TownRows(worlds))
+        for t, world in enumerate(worlds):
+            world.keep_action_masks(masks[self._rows(t)].copy())
 
     def step(
         self, actions: npt.NDArray[np.integer[Any]] | None = None

@@ -10,13 +10,14 @@ or fails; a masked (impossible) option is ignored and counted as invalid.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from townlet.core.world.affordances import ITEMS
 from townlet.core.world.queues import WORK
+from townlet.core.world.rows import TownRows
 from townlet.core.world.state import ShiftState
 
 if TYPE_CHECKING:
@@ -67,33 +68,50 @@ _EARLY_MINUTES: Final = 180
 """GoToWork is possible from this long before the shift starts."""
 
 
-def action_masks(world: World) -> npt.NDArray[np.bool_]:
-    """``[N, len(OPTIONS)]`` True where an option is possible for the agent."""
-    a = world.agents
+def action_masks(towns: TownRows) -> npt.NDArray[np.bool_]:
+    """``[rows, len(OPTIONS)]`` True where an option is possible for the agent.
+
+    One pass over the rows of every town; what differs between towns (time
+    of day, prices and stock, utilities) is spread to rows.
+    """
+    worlds = towns.worlds
+    first = worlds[0]
+    a = towns.agents
     money = a.wallet
     inv = a.inventory
-    econ = world.economy
-    meal_sold = np.count_nonzero(econ.stock[:, _MEAL] > 0) > 0
-    raw_sold = np.count_nonzero(econ.stock[:, _RAW] >= 2) > 0
-    tod = world.clock.tick_of_day(world.tick)
+    single = len(worlds) == 1
+
+    def per_row(values: Any) -> Any:
+        """One value per town, spread to rows (a scalar for one town)."""
+        return values[0] if single else values[towns.town_index]
+
+    if single:
+        stock, price = first.economy.stock[None], first.economy.price[None]
+    else:
+        stock = np.stack([w.economy.stock for w in worlds])  # [T, shops, items]
+        price = np.stack([w.economy.price for w in worlds])
+    meal_sold = per_row((stock[:, :, _MEAL] > 0).any(axis=1))
+    raw_sold = per_row((stock[:, :, _RAW] >= 2).any(axis=1))
+    meal_price = per_row(price[:, _MEAL])
+    raw_price = per_row(price[:, _RAW])
+    water = per_row(np.array([w.utility_on[1] for w in worlds]))
+    tod = per_row(np.array([w.clock.tick_of_day(w.tick) for w in worlds]))
     job = np.maximum(a.job, 0)
-    masks = np.empty((a.alive.size, len(OPTIONS)), dtype=bool)
+    masks = np.empty((towns.n_agents, len(OPTIONS)), dtype=bool)
     masks[:, Option.WAIT] = True
     masks[:, Option.GET_FED] = (
-        (inv[:, 1] > 0) | (inv[:, 0] > 0) | (meal_sold & (money >= econ.price[_MEAL]))
+        (inv[:, 1] > 0) | (inv[:, 0] > 0) | (meal_sold & (money >= meal_price))
     )
-    masks[:, Option.GET_CLEAN] = (world.utility_on[1] & (money >= world.shower_fee)) | (
-        inv[:, 2] > 0
-    )
+    masks[:, Option.GET_CLEAN] = (water & (money >= first.shower_fee)) | (inv[:, 2] > 0)
     masks[:, Option.GO_TO_WORK] = (
         (a.job >= 0)
-        & (tod >= world.job_start[job] - world.clock.ticks_from_minutes(_EARLY_MINUTES))
-        & (tod < world.job_end[job])
+        & (tod >= first.job_start[job] - first.clock.ticks_from_minutes(_EARLY_MINUTES))
+        & (tod < first.job_end[job])
         & (a.shift_state != ShiftState.ABSENT)
     )
-    masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * econ.price[_RAW])
+    masks[:, Option.SHOP_GROCERIES] = raw_sold & (money >= 2 * raw_price)
     masks[:, Option.SLEEP] = a.bed >= 0
-    masks[:, Option.SOCIALISE] = world.social_behaviour  # relationship stage C
+    masks[:, Option.SOCIALISE] = first.social_behaviour  # relationship stage C
     masks &= a.alive[:, None]
     return masks
 

@@ -59,6 +59,7 @@ from townlet.core.world.queues import (
     release,
 )
 from townlet.core.world.relationships import Relationships
+from townlet.core.world.rows import TownRows
 from townlet.core.world.social import SocialStats
 from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState, tile_keys
 from townlet.core.world.townmap import TownMap, load_town
@@ -205,9 +206,13 @@ class World:
     def action_masks(self) -> npt.NDArray[np.bool_]:
         """``[N, options]`` option masks for this tick (cached per tick)."""
         if self._masks_tick != self.tick:
-            self._masks = opts.action_masks(self)
-            self._masks_tick = self.tick
+            self.keep_action_masks(opts.action_masks(TownRows((self,))))
         return self._masks
+
+    def keep_action_masks(self, masks: npt.NDArray[np.bool_]) -> None:
+        """Cache this tick's masks, computed elsewhere (a vector env does all towns at once)."""
+        self._masks = masks
+        self._masks_tick = self.tick
 
     # -- the tick -------------------------------------------------------------
 
