@@ -8,6 +8,7 @@ import pytest
 from tests.env.helpers import force_exit
 from townlet.core.env import SubprocVectorTownEnv, VectorTownEnv
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
+from townlet.core.world.rows import TownRows
 
 
 def scripted_actions(venv: VectorTownEnv) -> np.ndarray:
@@ -77,6 +78,25 @@ def test_one_pipeline_for_all_towns_rewards_each_as_if_alone(overrides: tuple[st
         resets += len(info["reset_towns"])
     assert resets == 6
     assert venv.reward_stats().count == 3 * alone.reward_stats().count
+
+
+def test_towns_keep_their_agents_in_one_row_storage() -> None:
+    """Batched readers see the storage itself, before and after auto-resets."""
+    venv = VectorTownEnv(3, horizon=5)
+    venv.reset(seed=2)
+    for _ in range(12):
+        venv.step(scripted_actions(venv))
+        rows = TownRows(venv.worlds)
+        assert rows.agents.needs is venv.agent_rows.needs
+        for t, w in enumerate(venv.worlds):
+            assert np.shares_memory(w.agents.needs, venv.agent_rows.needs)
+            np.testing.assert_array_equal(
+                w.agents.wallet, venv.agent_rows.wallet[t * 8 : t * 8 + 8]
+            )
+    assert venv.worlds[0].tick == 2  # reset twice on the way
+    mixed = TownRows([venv.worlds[1], venv.worlds[0]])  # out of order: concatenated copies
+    assert not np.shares_memory(mixed.agents.needs, venv.agent_rows.needs)
+    np.testing.assert_array_equal(mixed.agents.needs[:8], venv.worlds[1].agents.needs)
 
 
 def test_auto_reset_at_the_horizon_keeps_final_observations() -> None:

@@ -25,6 +25,7 @@ from townlet.core.observations.build import build_encoder
 from townlet.core.ports import ObservationEncoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
+from townlet.core.world.state import AgentArrays
 from townlet.core.world.world import World
 
 __all__ = ["ConfigSource", "StepResult", "Town", "resolve_config"]
@@ -118,11 +119,14 @@ class Town:
         """Agent slots of the town (fixed by ``world.agents``)."""
         return self.config.world.agents
 
-    def reset(self, seed: int | None = None) -> World:
-        """Build a fresh world (with ``seed`` when given) and start an episode."""
+    def reset(self, seed: int | None = None, agents: AgentArrays | None = None) -> World:
+        """Build a fresh world (with ``seed`` when given) and start an episode.
+
+        ``agents``: storage for the world's agent arrays (rows of a vector env's).
+        """
         self.seed = self.config.seed if seed is None else int(seed)
         cfg = self.config.model_copy(update={"seed": self.seed})
-        self.world = World.from_config(cfg)
+        self.world = World.from_config(cfg, agents=agents)
         return self.world
 
     def encode(

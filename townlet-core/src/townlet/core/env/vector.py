@@ -36,6 +36,7 @@ from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.rewards.stats import RunningStats
 from townlet.core.world.options import OPTIONS, action_masks
 from townlet.core.world.rows import TownRows
+from townlet.core.world.state import AgentArrays
 from townlet.core.world.world import World
 
 __all__ = ["VectorTownEnv", "buffer_layout", "step_info"]
@@ -140,6 +141,9 @@ class VectorTownEnv:
         self._encode_many = getattr(enc, "encode_many", None)
         self.pipeline = RewardPipeline.from_config(self.config, registry)
         """Rewards every town at once, their slots end to end as rows."""
+        self.agent_rows = AgentArrays.allocate(self.num_rows)
+        """Agent state of every town, rows end to end: each world's arrays are views of
+        its rows, so batched encoding, masks and rewards read them without copying."""
 
     def _rows(self, t: int) -> slice:
         return slice(t * self.slots, (t + 1) * self.slots)
@@ -160,7 +164,7 @@ class VectorTownEnv:
         for t, town in enumerate(self.towns):
             g = self.town_offset + t
             self._seeds.append(np.random.default_rng([base, g]))
-            town.reset(base + g)
+            town.reset(base + g, self.agent_rows.rows(self._rows(t)))
         self.pipeline.reset(self.worlds)
         self._observe()
         b["rewards"][:] = 0.0
@@ -182,7 +186,7 @@ class VectorTownEnv:
             for t, town in enumerate(self.towns):
                 town.encode(self._views[t])
         b = self.buffers
-        b["alive"][:] = np.concatenate([w.agents.alive for w in worlds])
+        b["alive"][:] = self.agent_rows.alive
         masks = b["action_mask"]
         masks[:] = action_masks(TownRows(worlds))
         for t, world in enumerate(worlds):
@@ -214,7 +218,7 @@ class VectorTownEnv:
             trunc[rows] = res.acted[rows] & ~res.terminated[rows]
             town.encode({k: v[rows] for k, v in self.final_obs.items()})
             b["final_mask"][rows] = True
-            world = town.reset(int(self._seeds[t].integers(2**31 - 1)))
+            world = town.reset(int(self._seeds[t].integers(2**31 - 1)), self.agent_rows.rows(rows))
             self.pipeline.reset_town(t, world, rows)
         self._observe()
         return self.obs, rewards, term, trunc, self._info(reset_towns)

@@ -233,7 +233,10 @@ def restore(world: World, arrays: Mapping[str, npt.NDArray[Any]], state: Mapping
         raise StateMismatch(f"closed places {unknown} do not exist in this town")
 
     for name, (owner, attr) in homes.items():
-        setattr(owner, attr, np.array(arrays[name]))
+        if owner is world.agents:  # may be views of a vector env's storage: write in place
+            getattr(owner, attr)[...] = arrays[name]
+        else:
+            setattr(owner, attr, np.array(arrays[name]))
     world.tick = int(state["tick"])
     world.weather = str(state["weather"])
     world._serial = int(state["serial"])

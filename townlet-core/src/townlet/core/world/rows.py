@@ -6,10 +6,12 @@ reads them through :class:`TownRows`, so every per-agent array operation runs
 once over all rows instead of once per town, where the fixed cost of numpy
 calls on a few agents would dominate.
 
-A :class:`TownRows` is a view of the towns as they are when it is built:
-with several towns, ``agents.<name>`` is concatenated on first access and
-then kept, so build a new one after the worlds change. With one town the
-arrays are the world's own.
+A :class:`TownRows` is a view of the towns as they are when it is built.
+With one town the arrays are the world's own; so are they for the towns of a
+vector env, whose agent arrays are views of the rows of one storage
+(:meth:`~townlet.core.world.state.AgentArrays.rows`). Otherwise
+``agents.<name>`` is concatenated on first access and then kept, so build a
+new one after the worlds change. Never write through it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,32 @@ __all__ = ["TownRows"]
 
 def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+class _Storage:
+    """The shared storage of towns whose agent arrays are views of its rows, in order."""
+
+    def __init__(self, first: Any) -> None:
+        self._first = first
+
+    def __getattr__(self, name: str) -> npt.NDArray[Any]:
+        arr: npt.NDArray[Any] = getattr(self._first, name).base
+        return arr
+
+
+def _shared_storage(worlds: Sequence[World], n: int) -> _Storage | None:
+    """The storage behind ``worlds`` when their agent rows tile one array end to end."""
+    base = worlds[0].agents.alive.base
+    if base is None or base.shape != (n,):
+        return None
+    start = base.__array_interface__["data"][0]
+    offset = 0
+    for w in worlds:
+        alive = w.agents.alive
+        if alive.base is not base or alive.__array_interface__["data"][0] != start + offset:
+            return None
+        offset += alive.size  # bool: one byte per row
+    return _Storage(worlds[0].agents)
 
 
 class _Agents:
@@ -64,7 +92,11 @@ class TownRows:
         self.offsets: list[int] = [0]
         for size in sizes[:-1]:
             self.offsets.append(self.offsets[-1] + size)
-        self.agents: Any = self.worlds[0].agents if len(sizes) == 1 else _Agents(self.worlds)
+        self.agents: Any = (
+            self.worlds[0].agents
+            if len(sizes) == 1
+            else _shared_storage(self.worlds, self.n_agents) or _Agents(self.worlds)
+        )
         """Agent arrays over rows by field name (``rows.agents.needs`` is ``[N, 3]``)."""
         self._lookups: dict[int, dict[str, int]] = {}
 

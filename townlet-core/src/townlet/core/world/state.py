@@ -167,6 +167,17 @@ class AgentArrays:
         """Every array by field name (for hashing and snapshots)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def rows(self, span: slice) -> AgentArrays:
+        """Rows ``span`` as views: one town's slots inside a vector env's storage."""
+        views: dict[str, Any] = {name: arr[span] for name, arr in self.arrays().items()}
+        return AgentArrays(**views)
+
+    def clear(self) -> None:
+        """Every slot empty again, written in place (views stay views)."""
+        empty = AgentArrays.allocate(self.alive.size)
+        for name, arr in self.arrays().items():
+            arr[...] = getattr(empty, name)
+
 
 @dataclass
 class ObjectArrays:

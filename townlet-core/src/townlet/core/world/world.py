@@ -123,6 +123,7 @@ class World:
         town: TownMap,
         affordances: AffordanceSet,
         hooks: pluggy.HookRelay | None = None,
+        agents: AgentArrays | None = None,
     ) -> None:
         wcfg = config.world
         self.config = config
@@ -158,7 +159,14 @@ class World:
             if "shower" in affordances.ids
             else 0
         )
-        self.agents = AgentArrays.allocate(wcfg.agents)
+        if agents is None:
+            agents = AgentArrays.allocate(wcfg.agents)
+        elif agents.alive.size != wcfg.agents:
+            raise ValueError(f"{agents.alive.size} agent rows given, world.agents is {wcfg.agents}")
+        else:
+            agents.clear()
+        self.agents = agents
+        """Agent state; may be views of rows of a vector env's storage (write in place)."""
         self.objects = ObjectArrays.allocate(len(town.object_ids))
         self.option_status = np.zeros(wcfg.agents, dtype=np.int8)
         self.agent_ids: list[str] = [""] * wcfg.agents
@@ -190,11 +198,16 @@ class World:
             self.spawn(slot, reason="initial")
 
     @classmethod
-    def from_config(cls, config: TownletConfig, hooks: pluggy.HookRelay | None = None) -> World:
-        """Load the town and affordance files the config names and build the world."""
-        return cls(
-            config, load_town(config.world.town), load_affordances(config.world.affordances), hooks
-        )
+    def from_config(
+        cls,
+        config: TownletConfig,
+        hooks: pluggy.HookRelay | None = None,
+        agents: AgentArrays | None = None,
+    ) -> World:
+        """Load the town and affordance files the config names and build the world
+        (in ``agents`` when given: storage it clears and keeps, e.g. rows of a vector env)."""
+        town = load_town(config.world.town)
+        return cls(config, town, load_affordances(config.world.affordances), hooks, agents)
 
     # -- read-only view -------------------------------------------------------
 
