@@ -25,6 +25,7 @@ from townlet.core.observations.build import build_encoder
 from townlet.core.ports import ObservationEncoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
+from townlet.core.world.rows import TownRows
 from townlet.core.world.state import AgentArrays
 from townlet.core.world.world import World
 
@@ -137,12 +138,6 @@ class Town:
             raise RuntimeError("reset() the town before encoding it")
         return self.encoder.encode(self.world, out)
 
-    def action_masks(self) -> npt.NDArray[np.bool_]:
-        """``[n_slots, options]`` option masks (all False for empty slots)."""
-        if self.world is None:
-            raise RuntimeError("reset() the town first")
-        return self.world.action_masks()
-
 
 def step_towns(
     towns: Sequence[Town], options: npt.NDArray[np.integer[Any]], pipeline: RewardPipeline
@@ -155,24 +150,18 @@ def step_towns(
     if any(w is None for w in worlds):
         raise RuntimeError("reset() the town before stepping it")
     live: list[World] = worlds  # type: ignore[assignment]
+    rows = TownRows(live)
     pipeline.carry_over(live)
-    if len(live) == 1:
-        live[0].step(options)
-    else:
-        start = 0
-        for world in live:
-            end = start + world.n_agents
-            world.step(options[start:end])
-            start = end
+    for t, world in enumerate(live):
+        world.step(options[rows.span(t)])
     rewards = pipeline.compute(live)
     facts = pipeline.facts
     assert facts is not None
-    possessed = [w.possessed for w in live]
     return StepResult(
         rewards=rewards,
         acted=facts.acted,
         terminated=facts.exited,
         spawned=facts.spawned,
-        possessed=possessed[0].copy() if len(live) == 1 else np.concatenate(possessed),
+        possessed=np.concatenate([w.possessed for w in live]),
         truncated=[w.tick >= town.horizon for w, town in zip(live, towns, strict=True)],
     )

@@ -154,11 +154,6 @@ class TownRows:
         return lookup.get(agent_id, -1)
 
     @cached_property
-    def possessed(self) -> npt.NDArray[np.bool_]:
-        """``[N]`` rows driven from the operator console."""
-        return _cat([w.possessed for w in self.worlds])
-
-    @cached_property
     def option_status(self) -> npt.NDArray[np.int8]:
         """``[N]`` status of each row's option."""
         return _cat([w.option_status for w in self.worlds])
