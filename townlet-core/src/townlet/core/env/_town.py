@@ -25,8 +25,8 @@ from townlet.core.observations.build import build_encoder
 from townlet.core.ports import ObservationEncoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
-from townlet.core.world.rows import TownRows
 from townlet.core.world.state import AgentArrays
+from townlet.core.world.tick import step_worlds
 from townlet.core.world.world import World
 
 __all__ = ["ConfigSource", "StepResult", "Town", "resolve_config"]
@@ -150,10 +150,8 @@ def step_towns(
     if any(w is None for w in worlds):
         raise RuntimeError("reset() the town before stepping it")
     live: list[World] = worlds  # type: ignore[assignment]
-    rows = TownRows(live)
     pipeline.carry_over(live)
-    for t, world in enumerate(live):
-        world.step(options[rows.span(t)])
+    step_worlds(live, options)
     rewards = pipeline.compute(live)
     facts = pipeline.facts
     assert facts is not None

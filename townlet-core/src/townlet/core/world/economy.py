@@ -14,11 +14,12 @@ import numpy.typing as npt
 
 from townlet.core.errors import ConfigError
 from townlet.core.world.affordances import ITEMS
+from townlet.core.world.rows import TownRows
 from townlet.core.world.settings import EconomyConfig
 from townlet.core.world.state import MILLS, AgentArrays
 from townlet.core.world.townmap import TownMap
 
-__all__ = ["Economy"]
+__all__ = ["Economy", "pay_rows"]
 
 
 class Economy:
@@ -86,3 +87,21 @@ class Economy:
         """Whether wallets reconcile exactly with the ledger."""
         held = int(agents.wallet[agents.alive].sum()) + self.departed
         return held == sum(self.ledger.values())
+
+
+def pay_rows(
+    towns: TownRows, rows: npt.NDArray[np.int64], mills: npt.NDArray[np.int64], cause: str
+) -> None:
+    """:meth:`Economy.transfer` for distinct rows of several towns: each town books its own."""
+    if rows.size == 0:
+        return
+    towns.agents.wallet[rows] += mills
+    if len(towns.worlds) == 1:
+        totals = [int(mills.sum())]
+    else:
+        per_town = np.zeros(len(towns.worlds), dtype=np.int64)
+        np.add.at(per_town, towns.town_index[rows], mills)
+        totals = per_town.tolist()
+    for world, total in zip(towns.worlds, totals, strict=True):
+        if total:
+            world.economy.ledger[cause] += total

@@ -12,6 +12,7 @@ from townlet.core.world.social import finish_chat, shared_meals
 from townlet.core.world.state import MILLS, NO, tile_keys
 
 if TYPE_CHECKING:
+    from townlet.core.world.rows import TownRows
     from townlet.core.world.world import World
 
 __all__ = ["precondition_env", "start_arrivals", "step_affordances"]
@@ -50,19 +51,29 @@ def precondition_env(world: World, slot: int, o: int, goal: int) -> dict[str, An
     return env
 
 
-def start_arrivals(world: World) -> None:
+def start_arrivals(towns: TownRows) -> None:
     """Holders standing on their object start their affordance (or work)."""
-    a = world.agents
-    objs = world.objects
-    cand = ((a.target >= 0) & (a.aff == NO) & a.alive & (a.stall_until <= world.tick)).nonzero()[0]
+    a = towns.agents
+    cand = ((a.target >= 0) & (a.aff == NO) & a.alive & (a.stall_until <= towns.ticks)).nonzero()[0]
     if cand.size == 0:
         return
     tgt = a.target[cand]
-    here = (tile_keys(a.xy)[cand] == world.object_keys[tgt]) & (objs.holder[tgt] == cand)
-    if not np.count_nonzero(here):
-        return
+    first = towns.worlds[0]
+    holder = towns.cat([w.objects.holder for w in towns.worlds])
+    n_obj = first.objects.holder.size
+    here = (tile_keys(a.xy)[cand] == first.object_keys[tgt]) & (
+        holder[towns.town_index[cand] * n_obj + tgt] == towns.slots[cand]
+    )
+    for world, slots in towns.by_town(cand[here]):
+        _start(world, slots.tolist())
+
+
+def _start(world: World, slots: list[int]) -> None:
+    """``slots`` (holders on their object's tile) start their affordance or work."""
+    a = world.agents
+    objs = world.objects
     meals: list[int] = []
-    for slot in cand[here].tolist():
+    for slot in slots:
         o = int(a.target[slot])
         goal = int(a.goal[slot])
         a.reached_at[slot] = world.tick
@@ -90,22 +101,26 @@ def start_arrivals(world: World) -> None:
         shared_meals(world, meals)
 
 
-def step_affordances(world: World) -> None:
+def step_affordances(towns: TownRows) -> None:
     """Apply per-tick need effects, fail on lost utilities, complete finished ones."""
-    a = world.agents
-    aset = world.affordances
+    a = towns.agents
     active = ((a.aff >= 0) & a.alive).nonzero()[0]
     if active.size == 0:
         return
-    aff = a.aff[active]
-    power, water = world.utility_on
-    if not (power and water):
+    aset = towns.worlds[0].affordances
+    out = [t for t, w in enumerate(towns.worlds) if not (w.utility_on[0] and w.utility_on[1])]
+    if out:
+        utility = towns.cat([w.utility_on[None] for w in towns.worlds])[towns.town_index[active]]
+        aff = a.aff[active]
+        power, water = utility[:, 0], utility[:, 1]
         lost = (aset.needs_power[aff] & ~power) | (aset.needs_water[aff] & ~water)
-        for slot in active[lost].tolist():
-            reason = "power_out" if aset.needs_power[a.aff[slot]] and not power else "water_out"
+        for row in active[lost].tolist():
+            world, slot = towns.locate(row)
+            power_on = world.utility_on[0]
+            reason = "power_out" if aset.needs_power[a.aff[row]] and not power_on else "water_out"
             _fail(world, slot, reason)
         active = active[~lost]
-        aff = a.aff[active]
+    aff = a.aff[active]
     needs = a.needs[active] + aset.need_per_tick[aff]
     np.minimum(needs, 1.0, out=needs)
     np.maximum(needs, 0.0, out=needs)
@@ -113,8 +128,8 @@ def step_affordances(world: World) -> None:
     a.aff_left[active] -= 1
     done = a.aff_left[active] <= 0
     if np.count_nonzero(done):
-        for slot in active[done].tolist():
-            _complete(world, slot)
+        for row in active[done].tolist():
+            _complete(*towns.locate(row))
 
 
 def _complete(world: World, slot: int) -> None:

@@ -35,11 +35,8 @@ class Kpis:
         self.ok_ticks = np.zeros(self.n_slots, dtype=np.int64)
         self.alive_ticks = np.zeros(self.n_slots, dtype=np.int64)
 
-    def accumulate(
-        self, alive: npt.NDArray[np.bool_], needs: npt.NDArray[np.float32], threshold: float
-    ) -> None:
-        """Count one tick of need health."""
-        ok = alive & (needs.min(axis=1) > threshold)
+    def accumulate(self, alive: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_]) -> None:
+        """Count one tick of need health (``ok``: alive with every need above the threshold)."""
         self.alive_ticks += alive
         self.ok_ticks += ok
         self.agent_ticks += int(np.count_nonzero(alive))

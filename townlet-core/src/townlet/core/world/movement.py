@@ -22,39 +22,70 @@ from townlet.core.world.social import conflict
 from townlet.core.world.state import NO, tile_keys
 
 if TYPE_CHECKING:
+    from townlet.core.world.rows import TownRows
     from townlet.core.world.world import World
 
 __all__ = ["step_movement"]
 
 
-def step_movement(world: World) -> None:
+def step_movement(towns: TownRows) -> None:
     """Move every walking agent one tile (or not, when blocked or in line)."""
-    a = world.agents
-    objs = world.objects
-    free_hand = a.alive & (a.aff == NO) & (a.stall_until <= world.tick)
+    a = towns.agents
+    worlds = towns.worlds
+    first = worlds[0]
+    n_obj = first.objects.holder.size
+    holder = towns.cat([w.objects.holder for w in worlds])
+    obj_base = towns.town_index * n_obj  # row -> its town's first object row
+    slots = towns.slots
+    free_hand = a.alive & (a.aff == NO) & (a.stall_until <= towns.ticks)
     walking = (free_hand & (a.target >= 0)).nonzero()[0]
     tgt = a.target[walking]
-    away = tile_keys(a.xy)[walking] != world.object_keys[tgt]
+    away = tile_keys(a.xy)[walking] != first.object_keys[tgt]
     walking, tgt = walking[away], tgt[away]
-    waiting = (objs.holder[tgt] != walking) & (a.queue_obj[walking] >= 0)
+    waiting = (holder[obj_base[walking] + tgt] != slots[walking]) & (a.queue_obj[walking] >= 0)
     if np.count_nonzero(waiting):
-        ranks = queue_ranks(world, walking[waiting])
-        dist = world.fields.distance(tgt[waiting], a.xy[walking[waiting]])
         stop = np.zeros(walking.size, dtype=bool)
-        stop[waiting] = dist <= ranks + 1
+        stop[waiting] = (
+            towns.along_paths("dist", walking[waiting], tgt[waiting])
+            <= _ranks(towns, walking[waiting]) + 1
+        )
         walking, tgt = walking[~stop], tgt[~stop]
-    dirs = world.fields.next_step(tgt, a.xy[walking]).tolist()
+    dirs = towns.along_paths("step", walking, tgt)
 
     # agents standing on an object they do not hold step off it
     idle = (free_hand & (a.target == NO)).nonzero()[0]
-    on_obj = world.object_at[a.xy[idle, 1], a.xy[idle, 0]]
+    on_obj = first.object_at[a.xy[idle, 1], a.xy[idle, 0]]
     squat = on_obj >= 0
-    squatting = idle[squat][objs.holder[on_obj[squat]] != idle[squat]].tolist()
+    idle, on_obj = idle[squat], on_obj[squat]
+    squatting = idle[holder[obj_base[idle] + on_obj] != slots[idle]]
 
-    movers = walking.tolist() + squatting
-    if not movers:
+    if walking.size == 0 and squatting.size == 0:
         return
-    step_dir = dirs + [_STEP_OFF] * len(squatting)
+    movers = np.concatenate([walking, squatting])
+    step_dir = np.concatenate([dirs.astype(np.int64), np.full(squatting.size, _STEP_OFF)])
+    town = towns.town_index[movers]
+    order = np.argsort(town, kind="stable")  # by town; walkers first within a town
+    town = town[order]
+    cuts = np.flatnonzero(town[1:] != town[:-1]) + 1
+    for part in np.split(order, cuts):
+        world, _ = towns.locate(int(movers[part[0]]))
+        local = towns.slots[movers[part]]
+        _move(world, local.tolist(), step_dir[part].tolist())
+
+
+def _ranks(towns: TownRows, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Place in line of queued non-holders ``rows``, town by town."""
+    ranks = np.zeros(rows.size, dtype=np.int64)
+    k = 0
+    for world, slots in towns.by_town(rows):
+        ranks[k : k + slots.size] = queue_ranks(world, slots)
+        k += slots.size
+    return ranks
+
+
+def _move(world: World, movers: list[int], step_dir: list[int]) -> None:
+    """One town's movers take their step in a random order (walkers first, then squatters)."""
+    a = world.agents
     pos = a.xy.tolist()
     occ = Counter(tuple(pos[s]) for s in a.alive.nonzero()[0].tolist())
     ghost_after = world.config.world.queues.ghost_step_after

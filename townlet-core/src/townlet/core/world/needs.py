@@ -14,6 +14,7 @@ import numpy as np
 from townlet.core.world.affordances import NEEDS
 
 if TYPE_CHECKING:
+    from townlet.core.world.rows import TownRows
     from townlet.core.world.world import World
 
 __all__ = ["step_needs"]
@@ -21,37 +22,38 @@ __all__ = ["step_needs"]
 _ENERGY = NEEDS.index("energy")
 
 
-def step_needs(world: World) -> None:
+def step_needs(towns: TownRows) -> None:
     """Decay every living agent's needs, clamp to [0, 1], fire threshold hooks, faint."""
-    a = world.agents
-    cfg = world.config.world.needs
+    a = towns.agents
+    cfg = towns.config.world.needs
     needs = a.needs
-    needs -= world.need_decay * a.alive[:, None]
+    needs -= towns.worlds[0].need_decay * a.alive[:, None]
     np.minimum(needs, 1.0, out=needs)
     np.maximum(needs, 0.0, out=needs)
     below = (needs < cfg.threshold) & a.alive[:, None]
     crossed = below & ~a.below_threshold
     a.below_threshold[:] = below
     if np.count_nonzero(crossed):
-        for slot, n in zip(*crossed.nonzero(), strict=True):
+        for row, n in zip(*crossed.nonzero(), strict=True):
+            world, slot = towns.locate(int(row))
             world.hooks.on_need_threshold(
                 world=world,
                 tick=world.tick,
                 agent_id=world.agent_ids[slot],
                 need=NEEDS[n],
-                value=float(needs[slot, n]),
+                value=float(needs[row, n]),
             )
     if cfg.faint_ticks:
         out = (needs[:, _ENERGY] <= 0.0) & a.alive
         if np.count_nonzero(out):
-            _faint(world, out.nonzero()[0].tolist(), cfg.faint_ticks, cfg.faint_energy)
+            for row in out.nonzero()[0].tolist():
+                _faint(*towns.locate(row), cfg.faint_ticks, cfg.faint_energy)
 
 
-def _faint(world: World, slots: list[int], ticks: int, energy: float) -> None:
+def _faint(world: World, slot: int, ticks: int, energy: float) -> None:
     a = world.agents
-    for slot in slots:
-        world.drop_everything(slot)
-        a.stall_until[slot] = world.tick + ticks
-        a.needs[slot, _ENERGY] = energy
-        world.record("faint", slot, need="energy")
-        world.narrate("fainted", (slot,))
+    world.drop_everything(slot)
+    a.stall_until[slot] = world.tick + ticks
+    a.needs[slot, _ENERGY] = energy
+    world.record("faint", slot, need="energy")
+    world.narrate("fainted", (slot,))

@@ -18,12 +18,21 @@ import numpy.typing as npt
 from townlet.core.world.affordances import ITEMS
 from townlet.core.world.queues import WORK
 from townlet.core.world.rows import TownRows
-from townlet.core.world.state import ShiftState
+from townlet.core.world.state import NO, ShiftState
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
 
-__all__ = ["OPTIONS", "PRIMITIVES", "Option", "OptionStatus", "action_masks", "plan"]
+__all__ = [
+    "OPTIONS",
+    "PRIMITIVES",
+    "Option",
+    "OptionStatus",
+    "action_masks",
+    "apply_options",
+    "plan",
+    "plan_steps",
+]
 
 
 class Option(IntEnum):
@@ -114,6 +123,41 @@ def action_masks(towns: TownRows) -> npt.NDArray[np.bool_]:
     masks[:, Option.SOCIALISE] = first.social_behaviour  # relationship stage C
     masks &= a.alive[:, None]
     return masks
+
+
+def apply_options(towns: TownRows, options: npt.NDArray[np.integer[Any]]) -> None:
+    """Switch rows whose chosen option differs from their current one (or whose
+    option ended) to it: masked options count as invalid, and an active option
+    stays committed for ``commit_window`` ticks."""
+    a = towns.agents
+    status = towns.cat([w.option_status for w in towns.worlds])
+    change = (a.alive & ((options != a.option) | (status != OptionStatus.ACTIVE))).nonzero()[0]
+    window = towns.config.world.commit_window
+    for row in change.tolist():
+        world, slot = towns.locate(row)
+        new = int(options[row])
+        if not 0 <= new < len(OPTIONS) or not world.action_masks()[slot, new]:
+            world.kpi.invalid_options += 1
+            continue
+        active = world.option_status[slot] == OptionStatus.ACTIVE
+        if active and world.tick - int(a.option_since[row]) < window:
+            continue
+        world.switch_option(slot, new)
+
+
+def plan_steps(towns: TownRows) -> None:
+    """Rows with an active option and nothing to head for pick their next step."""
+    a = towns.agents
+    status = towns.cat([w.option_status for w in towns.worlds])
+    need = (
+        a.alive
+        & (status == OptionStatus.ACTIVE)
+        & (a.target == NO)
+        & (a.aff == NO)
+        & (a.option != Option.WAIT)
+    ).nonzero()[0]
+    for row in need.tolist():
+        plan(*towns.locate(row))
 
 
 def plan(world: World, slot: int) -> None:

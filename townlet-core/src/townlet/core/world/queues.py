@@ -25,6 +25,7 @@ from townlet.core.world.social import conflict, relate
 from townlet.core.world.state import NO
 
 if TYPE_CHECKING:
+    from townlet.core.world.rows import TownRows
     from townlet.core.world.world import World
 
 __all__ = ["WORK", "grant_reservations", "join_queues", "leave_queue", "queue_ranks", "release"]
@@ -34,20 +35,22 @@ WORK = -2
 _COOLDOWN_PENALTY = 1.0e6
 
 
-def join_queues(world: World) -> None:
+def join_queues(towns: TownRows) -> None:
     """Agents close to their target join its queue."""
-    a = world.agents
+    a = towns.agents
     cand = ((a.target >= 0) & (a.queue_obj == NO) & (a.aff == NO) & a.alive).nonzero()[0]
     if cand.size == 0:
         return
-    dist = world.fields.distance(a.target[cand], a.xy[cand])
-    near = cand[dist <= world.config.world.queues.queue_length + 1]
-    if near.size:
-        a.queue_obj[near] = a.target[near]
-        a.queue_since[near] = world.tick
-        a.jitter[near] = world.rng.world.random(near.size).astype(np.float32)
+    dist = towns.along_paths("dist", cand, a.target[cand])
+    near = cand[dist <= towns.config.world.queues.queue_length + 1]
+    if near.size == 0:
+        return
+    a.queue_obj[near] = a.target[near]
+    a.queue_since[near] = towns.ticks[near]
+    for world, slots in towns.by_town(near):  # each town draws from its own stream
+        world.agents.jitter[slots] = world.rng.world.random(slots.size).astype(np.float32)
         if world.relationships_on:
-            _rival_collisions(world, near)
+            _rival_collisions(world, slots)
 
 
 def _rival_collisions(world: World, joined: npt.NDArray[np.int64]) -> None:
@@ -89,18 +92,23 @@ def _priority(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.floa
     return prio
 
 
-def grant_reservations(world: World) -> None:
+def grant_reservations(towns: TownRows) -> None:
     """Give every free object with a queue to its highest-priority waiter."""
-    a = world.agents
-    objs = world.objects
+    a = towns.agents
     queued = ((a.queue_obj >= 0) & a.alive).nonzero()[0]
     if queued.size == 0:
         return
-    q_obj = a.queue_obj[queued]
-    free = objs.holder[q_obj] == NO
-    if not np.count_nonzero(free):
-        return
-    waiting = queued[free]
+    holder = towns.cat([w.objects.holder for w in towns.worlds])
+    n_obj = towns.worlds[0].objects.holder.size
+    free = holder[towns.town_index[queued] * n_obj + a.queue_obj[queued]] == NO
+    for world, slots in towns.by_town(queued[free]):
+        _grant(world, slots)
+
+
+def _grant(world: World, waiting: npt.NDArray[np.int64]) -> None:
+    """Queued ``waiting`` slots of one town whose object is free: the best of each gets it."""
+    a = world.agents
+    objs = world.objects
     prio = _priority(world, waiting)
     order = np.lexsort((-prio, a.queue_obj[waiting]))  # by object, best first
     waiting = waiting[order]
@@ -157,11 +165,17 @@ def queue_ranks(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.in
     return ranks
 
 
-def expire_reservations(world: World) -> None:
+def expire_reservations(towns: TownRows) -> None:
     """Release reservations past their timeout, failing the holder's affordance."""
-    objs = world.objects
-    late = ((objs.reserved_until < world.tick) & (objs.holder >= 0)).nonzero()[0]
-    for o in late.tolist():
-        slot = int(objs.holder[o])
-        world.fail_current(slot, "timeout")
-        release(world, int(o))
+    worlds = towns.worlds
+    until = towns.cat([w.objects.reserved_until for w in worlds])
+    holder = towns.cat([w.objects.holder for w in worlds])
+    n_obj = worlds[0].objects.holder.size
+    ticks = (
+        np.repeat(np.array([w.tick for w in worlds]), n_obj) if len(worlds) > 1 else worlds[0].tick
+    )
+    late = ((until < ticks) & (holder >= 0)).nonzero()[0]
+    for k in late.tolist():
+        world, o = worlds[k // n_obj], k % n_obj
+        world.fail_current(int(world.objects.holder[o]), "timeout")
+        release(world, o)

@@ -6,12 +6,13 @@ reads them through :class:`TownRows`, so every per-agent array operation runs
 once over all rows instead of once per town, where the fixed cost of numpy
 calls on a few agents would dominate.
 
-A :class:`TownRows` is a view of the towns as they are when it is built.
+A :class:`TownRows` is a view of the towns as they are when it is built
+(their ticks included).
 With one town the arrays are the world's own; so are they for the towns of a
 vector env, whose agent arrays are views of the rows of one storage
 (:meth:`~townlet.core.world.state.AgentArrays.rows`). Otherwise
 ``agents.<name>`` is concatenated on first access and then kept, so build a
-new one after the worlds change. Never write through it.
+new one after the worlds change. Write through it only when it is ``shared``.
 """
 
 from __future__ import annotations
@@ -92,12 +93,17 @@ class TownRows:
         self.offsets: list[int] = [0]
         for size in sizes[:-1]:
             self.offsets.append(self.offsets[-1] + size)
-        self.agents: Any = (
+        storage = (
             self.worlds[0].agents
             if len(sizes) == 1
-            else _shared_storage(self.worlds, self.n_agents) or _Agents(self.worlds)
+            else _shared_storage(self.worlds, self.n_agents)
         )
+        self.shared = storage is not None
+        """Whether ``agents`` are the towns' own storage (one town, or a vector env's rows):
+        then writes through them reach the worlds."""
+        self.agents: Any = storage if storage is not None else _Agents(self.worlds)
         """Agent arrays over rows by field name (``rows.agents.needs`` is ``[N, 3]``)."""
+        self._town_of: list[int] = self.town_index.tolist()
         self._lookups: dict[int, dict[str, int]] = {}
 
     @classmethod
@@ -128,6 +134,56 @@ class TownRows:
     def town_index(self) -> npt.NDArray[np.int64]:
         """``[N]`` town of each row."""
         return np.repeat(np.arange(len(self.worlds), dtype=np.int64), self.sizes)
+
+    def locate(self, row: int) -> tuple[World, int]:
+        """The world and agent slot of ``row``."""
+        t = self._town_of[row]
+        return self.worlds[t], row - self.offsets[t]
+
+    def cat(self, arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """One array per town (e.g. ``[w.option_status for w in rows.worlds]``) over rows."""
+        return _cat(list(arrays))
+
+    def along_paths(
+        self, kind: str, rows: npt.NDArray[np.int64], targets: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
+        """``dist`` or ``step`` path field (see :mod:`~townlet.core.world.pathing`) of each
+        row's town, toward ``targets`` from the row's tile."""
+        xy = self.agents.xy[rows]
+        fields = [getattr(w.fields, kind) for w in self.worlds]
+        first = fields[0]
+        if all(f is first for f in fields):  # towns with one weather share their fields
+            return first[targets, xy[:, 1], xy[:, 0]]  # type: ignore[no-any-return]
+        out = np.empty(rows.size, dtype=first.dtype)
+        town = self.town_index[rows]
+        for field in {id(f): f for f in fields}.values():
+            pick = np.isin(town, [t for t, f in enumerate(fields) if f is field])
+            out[pick] = field[targets[pick], xy[pick, 1], xy[pick, 0]]
+        return out
+
+    def by_town(self, rows: npt.NDArray[np.int64]) -> list[tuple[World, npt.NDArray[np.int64]]]:
+        """Ascending ``rows`` split by town: (world, its slots) for each town with any."""
+        if len(self.worlds) == 1:
+            return [(self.worlds[0], rows)] if rows.size else []
+        town = self.town_index[rows]
+        cuts = np.flatnonzero(town[1:] != town[:-1]) + 1
+        out = []
+        for part in np.split(rows, cuts) if rows.size else ():
+            t = self._town_of[int(part[0])]
+            out.append((self.worlds[t], part - self.offsets[t]))
+        return out
+
+    @cached_property
+    def slots(self) -> npt.NDArray[np.int64]:
+        """``[N]`` agent slot of each row within its town."""
+        base = np.array(self.offsets, dtype=np.int64)[self.town_index]
+        slots: npt.NDArray[np.int64] = np.arange(self.n_agents, dtype=np.int64) - base
+        return slots
+
+    @cached_property
+    def tod(self) -> npt.NDArray[np.int64]:
+        """``[N]`` tick of day of each row's town."""
+        return self.ticks % self.worlds[0].clock.ticks_per_day
 
     @cached_property
     def ticks(self) -> npt.NDArray[np.int64]:

@@ -1,23 +1,7 @@
-"""The World: state arrays plus the systems that advance them, in a fixed order.
+"""The World: one town's state arrays and the operations its systems call.
 
-Tick order (one call of :meth:`World.step`):
-
-1. weather and utilities (hourly rolls; outages end or begin)
-2. options: the policy's choices are applied (mask, commitment window)
-3. planning: agents without a target pick their option's next object
-4. queues: agents near their target join its queue; free objects are reserved
-5. movement: one tile per walking agent; blocking and ghost steps
-6. arrivals: holders on their object start the affordance (or start work)
-7. affordances: per-tick effects, utility failures, completions
-8. reservations past their timeout are released
-9. employment: shift states, wages, bonuses, attendance; shifts that ended
-10. midnight: rent, restock, arrears, absences and hiring
-11. needs decay; threshold hooks
-12. hourly relationship decay; lifecycle exits and arrivals
-13. KPIs, then the ``on_tick`` hook; ``tick`` advances
-
-Perturbations start and end right after weather (step 1); conflicts, shared
-meals and chats are detected inside the systems where they happen.
+The systems that advance a town, and their order within a tick, are in
+:mod:`townlet.core.world.tick`; :meth:`World.step` runs them for this town.
 """
 
 from __future__ import annotations
@@ -40,30 +24,20 @@ from townlet.core.world import report
 from townlet.core.world.affordances import ITEMS, AffordanceSet, load_affordances
 from townlet.core.world.clock import Clock
 from townlet.core.world.economy import Economy
-from townlet.core.world.interact import start_arrivals, step_affordances
-from townlet.core.world.jobs import step_jobs
 from townlet.core.world.kpis import Kpis
 from townlet.core.world.lifecycle import Lifecycle
-from townlet.core.world.movement import step_movement
 from townlet.core.world.narration import Narrator
-from townlet.core.world.needs import step_needs
 from townlet.core.world.options import Option, OptionStatus
 from townlet.core.world.pathing import PathFields
 from townlet.core.world.perturbations import Perturbations, door_mask
-from townlet.core.world.queues import (
-    WORK,
-    expire_reservations,
-    grant_reservations,
-    join_queues,
-    leave_queue,
-    release,
-)
+from townlet.core.world.queues import WORK, leave_queue, release
 from townlet.core.world.relationships import Relationships
 from townlet.core.world.rows import TownRows
 from townlet.core.world.social import SocialStats
 from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState, tile_keys
+from townlet.core.world.tick import step_worlds
 from townlet.core.world.townmap import TownMap, load_town
-from townlet.core.world.weather import UTILITIES, WEATHERS, step_weather
+from townlet.core.world.weather import UTILITIES, WEATHERS
 
 __all__ = ["World"]
 
@@ -230,57 +204,11 @@ class World:
     # -- the tick -------------------------------------------------------------
 
     def step(self, options: npt.NDArray[np.integer[Any]]) -> None:
-        """Advance one tick with one option per agent slot (see the module docstring)."""
-        self.events = []
-        self.narrator.begin_tick()
-        self.agents.ctx_reset[:] = False
-        step_weather(self)
-        self.perturbations.step(self)
-        options = np.asarray(options)
-        forced = self.forced >= 0
-        if np.count_nonzero(forced):
-            options = np.where(forced, self.forced, options)
-        self._apply_options(options)
-        self._plan()
-        join_queues(self)
-        grant_reservations(self)
-        step_movement(self)
-        start_arrivals(self)
-        step_affordances(self)
-        expire_reservations(self)
-        step_jobs(self)
-        self._end_shifts()
-        if self.clock.tick_of_day(self.tick) == 0 and self.tick > 0:
-            self._midnight()
-        step_needs(self)
-        if self.relationships_on and self.tick % self.clock.ticks_per_hour == 0 and self.tick:
-            self.relations.decay()
-        self.lifecycle.step(self)
-        self.kpi.accumulate(self.agents.alive, self.agents.needs, self.config.world.needs.threshold)
-        if self.hooks.on_tick.get_hookimpls():  # the common case has no listener
-            self.hooks.on_tick(world=self, tick=self.tick)
-        self.tick += 1
+        """Advance one tick with one option per agent slot (see :mod:`townlet.core.world.tick`)."""
+        step_worlds((self,), options)
 
-    def _apply_options(self, options: npt.NDArray[np.integer[Any]]) -> None:
-        a = self.agents
-        change = (
-            a.alive & ((options != a.option) | (self.option_status != OptionStatus.ACTIVE))
-        ).nonzero()[0]
-        if change.size == 0:
-            return
-        masks = self.action_masks()
-        window = self.config.world.commit_window
-        for slot in change.tolist():
-            new = int(options[slot])
-            if not 0 <= new < len(opts.OPTIONS) or not masks[slot, new]:
-                self.kpi.invalid_options += 1
-                continue
-            active = self.option_status[slot] == OptionStatus.ACTIVE
-            if active and self.tick - int(a.option_since[slot]) < window:
-                continue
-            self._switch(slot, new)
-
-    def _switch(self, slot: int, new: int) -> None:
+    def switch_option(self, slot: int, new: int) -> None:
+        """Start option ``new`` for ``slot`` now, dropping what it was doing."""
         a = self.agents
         if a.aff[slot] >= 0:
             self.fail_current(slot, "interrupted")
@@ -293,31 +221,8 @@ class World:
         a.stage[slot] = 0
         self.option_status[slot] = OptionStatus.ACTIVE
 
-    def _plan(self) -> None:
-        a = self.agents
-        need = (
-            a.alive & (self.option_status == OptionStatus.ACTIVE) & (a.target == NO) & (a.aff == NO)
-        ).nonzero()[0]
-        for slot in need.tolist():
-            opts.plan(self, slot)
-
-    def _end_shifts(self) -> None:
-        """Working agents whose shift is over (or who missed it) finish GoToWork."""
-        a = self.agents
-        going = (
-            (a.option == Option.GO_TO_WORK)
-            & (self.option_status == OptionStatus.ACTIVE)
-            & a.alive
-            & (a.job >= 0)
-        ).nonzero()[0]
-        if going.size == 0:
-            return
-        tod = self.clock.tick_of_day(self.tick)
-        over = (tod >= self.job_end[a.job[going]] - 1) | (a.shift_state[going] == ShiftState.ABSENT)
-        for slot in going[over].tolist():
-            self.end_option(slot, OptionStatus.DONE)
-
-    def _midnight(self) -> None:
+    def midnight(self) -> None:
+        """Rent, restock and the daily lifecycle bookkeeping (at the start of a day)."""
         a = self.agents
         econ = self.economy
         rent = round(self.config.world.economy.rent * MILLS)
@@ -365,7 +270,7 @@ class World:
         self.forced[slot] = NO if option is None else option
         if option is not None and self.agents.option[slot] != option:
             self.drop_everything(slot)
-            self._switch(slot, option)
+            self.switch_option(slot, option)
 
     def set_closure(self, place: str, closed: bool) -> None:
         """Close or reopen a place's doors; paths are recomputed."""
