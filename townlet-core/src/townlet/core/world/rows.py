@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from townlet.core.world.state import AgentArrays, AgentRows
+
 if TYPE_CHECKING:
     from townlet.core.config.models import TownletConfig
     from townlet.core.world.townmap import TownMap
@@ -36,30 +38,19 @@ def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
-class _Storage:
-    """The shared storage of towns whose agent arrays are views of its rows, in order."""
-
-    def __init__(self, first: Any) -> None:
-        self._first = first
-
-    def __getattr__(self, name: str) -> npt.NDArray[Any]:
-        arr: npt.NDArray[Any] = getattr(self._first, name).base
-        return arr
-
-
-def _shared_storage(worlds: Sequence[World], n: int) -> _Storage | None:
-    """The storage behind ``worlds`` when their agent rows tile one array end to end."""
-    base = worlds[0].agents.alive.base
-    if base is None or base.shape != (n,):
+def _shared_storage(worlds: Sequence[World], n: int) -> AgentArrays | None:
+    """The storage behind ``worlds`` when their agent rows tile it end to end, in order."""
+    first = worlds[0].agents
+    if not isinstance(first, AgentRows) or first.storage.alive.size != n:
         return None
-    start = base.__array_interface__["data"][0]
+    storage = first.storage
     offset = 0
     for w in worlds:
-        alive = w.agents.alive
-        if alive.base is not base or alive.__array_interface__["data"][0] != start + offset:
+        rows = w.agents
+        if not isinstance(rows, AgentRows) or rows.storage is not storage or rows.start != offset:
             return None
-        offset += alive.size  # bool: one byte per row
-    return _Storage(worlds[0].agents)
+        offset += rows.alive.size
+    return storage
 
 
 class _Agents:
@@ -154,10 +145,20 @@ class TownRows:
         first = fields[0]
         if all(f is first for f in fields):  # towns with one weather share their fields
             return first[targets, xy[:, 1], xy[:, 0]]  # type: ignore[no-any-return]
+        distinct: list[npt.NDArray[Any]] = []
+        group = []  # per town: index of its field in `distinct`
+        for f in fields:
+            for g, known in enumerate(distinct):
+                if f is known:
+                    group.append(g)
+                    break
+            else:
+                group.append(len(distinct))
+                distinct.append(f)
+        row_group = np.array(group)[self.town_index[rows]]
         out = np.empty(rows.size, dtype=first.dtype)
-        town = self.town_index[rows]
-        for field in {id(f): f for f in fields}.values():
-            pick = np.isin(town, [t for t, f in enumerate(fields) if f is field])
+        for g, field in enumerate(distinct):
+            pick = row_group == g
             out[pick] = field[targets[pick], xy[pick, 1], xy[pick, 0]]
         return out
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MILLS", "NO", "AgentArrays", "ObjectArrays", "ShiftState", "tile_keys"]
+__all__ = ["MILLS", "NO", "AgentArrays", "AgentRows", "ObjectArrays", "ShiftState", "tile_keys"]
 
 MILLS: Final = 1000
 """Mills per money unit."""
@@ -167,16 +167,27 @@ class AgentArrays:
         """Every array by field name (for hashing and snapshots)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def rows(self, span: slice) -> AgentArrays:
-        """Rows ``span`` as views: one town's slots inside a vector env's storage."""
+    def rows(self, span: slice) -> AgentRows:
+        """Rows ``span`` (a step-1 slice) as views: one town's slots inside a vector
+        env's storage."""
         views: dict[str, Any] = {name: arr[span] for name, arr in self.arrays().items()}
-        return AgentArrays(**views)
+        out = AgentRows(**views)
+        out.storage = self
+        out.start = span.indices(self.alive.size)[0]
+        return out
 
     def clear(self) -> None:
         """Every slot empty again, written in place (views stay views)."""
         empty = AgentArrays.allocate(self.alive.size)
         for name, arr in self.arrays().items():
             arr[...] = getattr(empty, name)
+
+
+class AgentRows(AgentArrays):
+    """Views of rows ``start …`` of ``storage`` (made by :meth:`AgentArrays.rows`)."""
+
+    storage: AgentArrays
+    start: int
 
 
 @dataclass
