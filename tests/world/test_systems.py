@@ -223,3 +223,24 @@ def test_masks_of_many_towns_at_once_equal_each_towns_own() -> None:
     alone = np.concatenate([action_masks(TownRows((w,))) for w in towns])
     np.testing.assert_array_equal(together, alone)
     assert not np.array_equal(alone[:8], alone[8:16])  # the towns really differ
+
+
+def test_a_queued_agent_cut_off_by_a_closure_fails_instead_of_reserving() -> None:
+    """Doors that close after an agent joined a queue leave its object unreachable:
+    the option fails ('unreachable') rather than granting a reservation it cannot use."""
+    world = make_world()
+    a = world.agents
+    slot = 0
+    o = int(world.town.objects_of_type("shower")[0])
+    place = world.town.object_places[o]
+    assert world.town.places[place][0] != "home"
+    world.switch_option(slot, Option.GET_CLEAN)
+    a.target[slot] = a.queue_obj[slot] = o  # heading for a shower, in its queue ...
+    a.goal[slot] = world.affordances.index("shower")
+    world.set_closure(place, True)  # ... when the place shuts its doors
+    assert not np.isfinite(world.fields.dist[o, a.xy[slot, 1], a.xy[slot, 0]])
+    world.step(a.option.copy())
+    assert world.objects.holder[o] != slot
+    assert world.kpi.failures["unreachable"] == 1
+    assert world.option_status[slot] == OptionStatus.FAILED
+    assert a.queue_obj[slot] == -1

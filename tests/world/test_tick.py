@@ -48,6 +48,9 @@ def test_towns_stepped_together_equal_their_runs_alone(shared: bool) -> None:
         policy.reset(world, world.rng.policy)
     kinds: set[str] = set()
     for tick in range(1200):  # through a midnight, shifts, outages and faints
+        if tick in (300, 700):  # closed doors: those towns move one by one
+            for world in (together[1], alone[1]):
+                world.set_closure("cafe", tick == 300)
         acts = [p.act(w) for p, w in zip(policies, together + alone, strict=True)]
         step_worlds(together, np.concatenate(acts[: len(seeds)]))
         for world, act in zip(alone, acts[len(seeds) :], strict=True):

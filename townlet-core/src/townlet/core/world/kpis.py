@@ -35,12 +35,15 @@ class Kpis:
         self.ok_ticks = np.zeros(self.n_slots, dtype=np.int64)
         self.alive_ticks = np.zeros(self.n_slots, dtype=np.int64)
 
-    def accumulate(self, alive: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_]) -> None:
-        """Count one tick of need health (``ok``: alive with every need above the threshold)."""
+    def accumulate(
+        self, alive: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_], n_alive: int, n_ok: int
+    ) -> None:
+        """Count one tick of need health (``ok``: alive with every need above the
+        threshold; ``n_alive`` and ``n_ok`` their counts)."""
         self.alive_ticks += alive
         self.ok_ticks += ok
-        self.agent_ticks += int(np.count_nonzero(alive))
-        self.ok_agent_ticks += int(np.count_nonzero(ok))
+        self.agent_ticks += n_alive
+        self.ok_agent_ticks += n_ok
 
     @property
     def self_sufficiency(self) -> float:

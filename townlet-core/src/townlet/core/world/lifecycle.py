@@ -89,15 +89,15 @@ class Lifecycle:
         self.arrivals = 0
         self.embeddings = EmbeddingSlots(config.embedding_slots, config.embedding_cooldown)
 
-    def step(self, world: World) -> None:
-        """Count danger, exit at most one agent, bring in due newcomers."""
+    def step(self, world: World, deficit: npt.NDArray[np.float32]) -> None:
+        """Count danger, exit at most one agent, bring in due newcomers
+        (``deficit``: ``1 - needs`` of the town's slots)."""
         a = world.agents
         cfg = self.config
-        deficit = 1.0 - a.needs
         worst = deficit.max(axis=1)
         danger = a.alive & (worst > cfg.near_death_deficit)
         entering = danger & ~self.near_death
-        for slot in entering.nonzero()[0].tolist():
+        for slot in np.flatnonzero(entering).tolist():
             need = int(np.argmax(deficit[slot]))
             world.hooks.on_agent_near_death(
                 world=world,
@@ -111,7 +111,7 @@ class Lifecycle:
         self.collapse_ticks += 1
         self.collapse_ticks *= a.alive & (deficit[:, 0] > self.collapse_deficit)
         self.neglect_ticks += a.alive & (worst > cfg.neglect_deficit)
-        if np.count_nonzero(world.utility_on) < world.utility_on.size:
+        if not world.utility_on.all():
             self.suppressed_until = world.tick + cfg.outage_grace
         self._maybe_exit(world)
         due = [slot for tick, slot in self.pending if tick <= world.tick] if self.pending else ()

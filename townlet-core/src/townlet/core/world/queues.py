@@ -115,11 +115,14 @@ def _grant(world: World, waiting: npt.NDArray[np.int64]) -> None:
     w_obj = a.queue_obj[waiting]
     first = np.ones(waiting.size, dtype=bool)
     first[1:] = w_obj[1:] != w_obj[:-1]
-    for slot in waiting[first]:
+    for slot in waiting[first].tolist():
         o = int(a.queue_obj[slot])
-        _fairness(world, int(slot), o)
-        goal = int(a.goal[slot])
         travel = float(world.fields.dist[o, a.xy[slot, 1], a.xy[slot, 0]])
+        if not np.isfinite(travel):  # tiles closed since it joined: it cannot get there
+            world.fail_current(slot, "unreachable")
+            continue
+        _fairness(world, slot, o)
+        goal = int(a.goal[slot])
         duration = world.goal_duration(slot, goal)
         objs.holder[o] = slot
         objs.reserved_at[o] = world.tick

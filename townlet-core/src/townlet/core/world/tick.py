@@ -89,10 +89,11 @@ def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) 
         if world.clock.tick_of_day(world.tick) == 0 and world.tick > 0:
             world.midnight()
     step_needs(rows)
-    for world in rows.worlds:
+    deficit = 1.0 - a.needs
+    for t, world in enumerate(rows.worlds):
         if world.relationships_on and world.tick % world.clock.ticks_per_hour == 0 and world.tick:
             world.relations.decay()
-        world.lifecycle.step(world)
+        world.lifecycle.step(world, deficit[rows.span(t)])
     _count_kpis(rows)
     for world in rows.worlds:
         if world.hooks.on_tick.get_hookimpls():  # the common case has no listener
@@ -105,6 +106,7 @@ def _count_kpis(rows: TownRows) -> None:
     a = rows.agents
     alive = a.alive
     ok = alive & (a.needs.min(axis=1) > rows.config.world.needs.threshold)
-    for t, world in enumerate(rows.worlds):
+    counts = np.add.reduceat(np.stack([alive, ok]), rows.offsets, axis=1, dtype=np.int64)
+    for t, (n_alive, n_ok) in enumerate(counts.T.tolist()):
         span = rows.span(t)
-        world.kpi.accumulate(alive[span], ok[span])
+        rows.worlds[t].kpi.accumulate(alive[span], ok[span], n_alive, n_ok)

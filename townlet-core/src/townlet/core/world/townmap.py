@@ -13,6 +13,7 @@ outside the map, two objects on one tile, objects no spawn point can reach.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -63,16 +64,19 @@ class TownMap:
         """``(height, width)``."""
         return (int(self.tiles.shape[0]), int(self.tiles.shape[1]))
 
-    @property
+    @cached_property
     def walkable(self) -> npt.NDArray[np.bool_]:
-        """``[H, W]`` mask of tiles agents may stand on."""
+        """``[H, W]`` mask of tiles agents may stand on (read-only)."""
         walkable: npt.NDArray[np.bool_] = self.tiles != TILE_KINDS.index("wall")
+        walkable.flags.writeable = False
         return walkable
 
-    @property
+    @cached_property
     def outdoor(self) -> npt.NDArray[np.bool_]:
-        """``[H, W]`` mask of tiles exposed to the weather."""
-        return np.isin(self.tiles, [TILE_KINDS.index(k) for k in OUTDOOR_KINDS])
+        """``[H, W]`` mask of tiles exposed to the weather (read-only)."""
+        outdoor = np.isin(self.tiles, [TILE_KINDS.index(k) for k in OUTDOOR_KINDS])
+        outdoor.flags.writeable = False
+        return outdoor
 
     def objects_of_type(self, object_type: str) -> npt.NDArray[np.int64]:
         """Indices of the objects of one type."""

@@ -18,7 +18,7 @@ def step_weather(world: World) -> None:
     cfg = world.config.world.weather
     tick = world.tick
     rng = world.rng.events
-    for u, name in enumerate(UTILITIES):
+    for u, name in enumerate(UTILITIES) if not world.utility_on.all() else ():
         if (
             not world.utility_on[u]
             and tick >= world.utility_back_at[u]

@@ -114,7 +114,8 @@ class World:
         self.utility_back_at = np.zeros(len(UTILITIES), dtype=np.int64)
         self.utility_forced = np.zeros(len(UTILITIES), dtype=bool)
         self.fields = PathFields(town, wcfg.weather.outdoor_cost.get("sunny", 1.0))
-        self.walkable = town.walkable.copy()
+        self.walkable = town.walkable
+        """Tiles open to walk on: the map's own array until tiles are closed."""
         self.object_at = np.full(town.shape, NO, dtype=np.int32)
         self.object_at[town.object_xy[:, 1], town.object_xy[:, 0]] = np.arange(len(town.object_ids))
         self.object_keys = tile_keys(town.object_xy)
