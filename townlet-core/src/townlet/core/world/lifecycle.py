@@ -31,9 +31,10 @@ from townlet.core.world.settings import LifecycleConfig
 from townlet.core.world.state import MILLS, NO
 
 if TYPE_CHECKING:
+    from townlet.core.world.rows import TownRows
     from townlet.core.world.world import World
 
-__all__ = ["EmbeddingSlots", "Lifecycle"]
+__all__ = ["EmbeddingSlots", "Lifecycle", "count_danger"]
 
 
 class EmbeddingSlots:
@@ -89,28 +90,9 @@ class Lifecycle:
         self.arrivals = 0
         self.embeddings = EmbeddingSlots(config.embedding_slots, config.embedding_cooldown)
 
-    def step(self, world: World, deficit: npt.NDArray[np.float32]) -> None:
-        """Count danger, exit at most one agent, bring in due newcomers
-        (``deficit``: ``1 - needs`` of the town's slots)."""
-        a = world.agents
+    def step(self, world: World) -> None:
+        """Exit at most one agent, bring in due newcomers (after :func:`count_danger`)."""
         cfg = self.config
-        worst = deficit.max(axis=1)
-        danger = a.alive & (worst > cfg.near_death_deficit)
-        entering = danger & ~self.near_death
-        for slot in np.flatnonzero(entering).tolist():
-            need = int(np.argmax(deficit[slot]))
-            world.hooks.on_agent_near_death(
-                world=world,
-                tick=world.tick,
-                agent_id=world.agent_ids[slot],
-                need=("hunger", "hygiene", "energy")[need],
-                deficit=float(deficit[slot, need]),
-            )
-        self.near_death = danger
-        # count up while starving, back to 0 otherwise
-        self.collapse_ticks += 1
-        self.collapse_ticks *= a.alive & (deficit[:, 0] > self.collapse_deficit)
-        self.neglect_ticks += a.alive & (worst > cfg.neglect_deficit)
         if not world.utility_on.all():
             self.suppressed_until = world.tick + cfg.outage_grace
         self._maybe_exit(world)
@@ -211,3 +193,40 @@ class Lifecycle:
         self.jobless_days = np.where(jobless, self.jobless_days + 1, 0).astype(np.int32)
         for slot in np.flatnonzero(jobless & (self.jobless_days > cfg.rehire_days)):
             world.hire(int(slot))
+
+
+def count_danger(towns: TownRows) -> None:
+    """Near-death hooks and the collapse and neglect counters, over every town's rows."""
+    a = towns.agents
+    cfg = towns.config.world.lifecycle
+    lives = [w.lifecycle for w in towns.worlds]
+    deficit = 1.0 - a.needs
+    worst = deficit.max(axis=1)
+    alive = a.alive
+    danger = alive & (worst > cfg.near_death_deficit)
+    entering = danger & ~towns.cat([life.near_death for life in lives])
+    for row in np.flatnonzero(entering).tolist():
+        world, slot = towns.locate(row)
+        need = int(np.argmax(deficit[row]))
+        world.hooks.on_agent_near_death(
+            world=world,
+            tick=world.tick,
+            agent_id=world.agent_ids[slot],
+            need=("hunger", "hygiene", "energy")[need],
+            deficit=float(deficit[row, need]),
+        )
+    limits = [life.collapse_deficit for life in lives]  # the console may change a town's
+    limit = limits[0] if len(set(limits)) == 1 else np.array(limits)[towns.town_index]
+    # count up while starving, back to 0 otherwise
+    collapse = towns.cat([life.collapse_ticks for life in lives]) + 1
+    collapse *= alive & (deficit[:, 0] > limit)
+    neglect = towns.cat([life.neglect_ticks for life in lives]) + (
+        alive & (worst > cfg.neglect_deficit)
+    )
+    for t, life in enumerate(lives):
+        span = towns.span(t)
+        life.near_death, life.collapse_ticks, life.neglect_ticks = (
+            danger[span],
+            collapse[span],
+            neglect[span],
+        )

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from townlet.core.world.interact import start_arrivals, step_affordances
 from townlet.core.world.jobs import end_shifts, step_jobs
+from townlet.core.world.lifecycle import count_danger
 from townlet.core.world.movement import step_movement
 from townlet.core.world.needs import step_needs
 from townlet.core.world.options import apply_options, plan_steps
@@ -89,11 +90,12 @@ def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) 
         if world.clock.tick_of_day(world.tick) == 0 and world.tick > 0:
             world.midnight()
     step_needs(rows)
-    deficit = 1.0 - a.needs
-    for t, world in enumerate(rows.worlds):
+    for world in rows.worlds:
         if world.relationships_on and world.tick % world.clock.ticks_per_hour == 0 and world.tick:
             world.relations.decay()
-        world.lifecycle.step(world, deficit[rows.span(t)])
+    count_danger(rows)
+    for world in rows.worlds:
+        world.lifecycle.step(world)
     _count_kpis(rows)
     for world in rows.worlds:
         if world.hooks.on_tick.get_hookimpls():  # the common case has no listener
