@@ -3,7 +3,8 @@
     python benchmarks/bench_env.py [--steps 2000] [--towns 8] [--repeat 3] [--json]
 
 - ``vector``: ``VectorTownEnv`` with ``--towns`` default towns (8 agents each)
-  per encoder, actions from the scripted policy of every town, one process,
+  per encoder, actions from the scripted policy for all towns at once
+  (``act_many``), one process,
   one core. ``env only`` leaves out the time the scripted policy takes.
   ``vector h=1000`` is the same with a 1,000-tick horizon, so the cost of
   auto-resetting towns is included.
@@ -44,12 +45,12 @@ def bench_vector(
         venv = VectorTownEnv(towns, encoder=encoder, horizon=horizon)
         venv.reset(seed=r)
         for _ in range(WARMUP):
-            venv.step(np.concatenate([policy.act(w) for w in venv.worlds]))
+            venv.step(policy.act_many(venv.worlds))
         acting = env_time = 0.0
         start = time.perf_counter()
         for _ in range(steps):
             t0 = time.perf_counter()
-            actions = np.concatenate([policy.act(w) for w in venv.worlds])
+            actions = policy.act_many(venv.worlds)
             t1 = time.perf_counter()
             venv.step(actions)
             acting += t1 - t0

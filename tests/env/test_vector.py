@@ -176,3 +176,20 @@ def test_possessed_rows_are_flagged() -> None:
     world.possessed[3] = True  # what the console's possess command sets
     _, _, _, _, info = venv.step(np.zeros(venv.num_rows, np.int64))
     assert info["possessed"].nonzero()[0].tolist() == [venv.slots + 3]
+
+
+def test_scripted_actions_for_all_towns_at_once_equal_town_by_town() -> None:
+    venv = VectorTownEnv(4, horizon=300, overrides=["features.stages.relationships=C"])
+    venv.reset(seed=8)
+    batched = ScriptedPolicy(ScriptedPolicyParams())
+    one_by_one = ScriptedPolicy(ScriptedPolicyParams())  # same stream: default_rng(0)
+    chats, mixed_weather = 0, False
+    for _ in range(400):  # weathers differ between towns; an auto-reset on the way
+        mixed_weather |= len({w.weather for w in venv.worlds}) > 1
+        acts = batched.act_many(venv.worlds)
+        np.testing.assert_array_equal(
+            acts, np.concatenate([one_by_one.act(w) for w in venv.worlds])
+        )
+        chats += int((acts == 6).sum())
+        venv.step(acts)
+    assert chats > 0 and mixed_weather

@@ -20,13 +20,16 @@ not dither between two equally urgent needs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from townlet.core.world.clock import MINUTES_PER_DAY
 from townlet.core.world.options import Option, OptionStatus
+from townlet.core.world.rows import TownRows
 from townlet.core.world.state import MILLS, ShiftState
 
 if TYPE_CHECKING:
@@ -85,19 +88,26 @@ class ScriptedPolicy:
 
     def act(self, world: World) -> npt.NDArray[np.int64]:
         """One option per agent slot."""
+        return self.act_many((world,))
+
+    def act_many(self, worlds: Sequence[World]) -> npt.NDArray[np.int64]:
+        """One option per row of several towns of one config (their slots end to end),
+        decided in one pass: equal to concatenating :meth:`act` of each town in order."""
         p = self.params
-        a = world.agents
-        n = a.alive.size
+        rows = TownRows(worlds)
+        first = rows.worlds[0]
+        a = rows.agents
+        n = rows.n_agents
         needs = a.needs
-        clock = world.clock
-        tod = clock.tick_of_day(world.tick)
-        hour = clock.minute_of_day(world.tick) // 60
+        clock = first.clock
+        tod = rows.tod
+        hour = tod * MINUTES_PER_DAY // clock.ticks_per_day // 60
         hunger, hygiene, energy = needs[:, 0], needs[:, 1], needs[:, 2]
 
         employed = a.job >= 0
         job = np.maximum(a.job, 0)
-        start, end = world.job_start[job], world.job_end[job]
-        travel = world.fields.dist[np.maximum(a.desk, 0), a.xy[:, 1], a.xy[:, 0]]
+        start, end = first.job_start[job], first.job_end[job]
+        travel = rows.along_paths("dist", np.arange(n), np.maximum(a.desk, 0))
         travel[np.isinf(travel)] = 0.0  # no path to the desk: leave at the start
         leave_at = start - travel - p.work_buffer
         work_time = (
@@ -114,29 +124,44 @@ class ScriptedPolicy:
 
         # wanted[level, agent, option]: level 0 is the most urgent.
         wanted = np.zeros((6, n, len(Option)), dtype=bool)
-        wanted[0, :, Option.GET_FED] = hunger < p.critical
-        wanted[0, :, Option.GET_CLEAN] = hygiene < p.critical
-        wanted[0, :, Option.SLEEP] = energy < p.critical
-        wanted[1, :, Option.GO_TO_WORK] = work_time
-        wanted[2, :, Option.GET_FED] = prep & (hunger < p.prep_level)
-        wanted[2, :, Option.GET_CLEAN] = prep & (hygiene < p.prep_level)
-        wanted[2, :, Option.SLEEP] = (energy < p.threshold) | (night & (energy < p.night_energy))
-        wanted[3, :, Option.GET_FED] = hunger < p.threshold
-        wanted[3, :, Option.GET_CLEAN] = hygiene < p.threshold
-        wanted[4, :, Option.SHOP_GROCERIES] = (larder < 2) & (a.wallet >= p.grocery_money * MILLS)
+        wanted[0, :, _FED] = hunger < p.critical
+        wanted[0, :, _CLEAN] = hygiene < p.critical
+        wanted[0, :, _SLEEP] = energy < p.critical
+        wanted[1, :, _WORK] = work_time
+        wanted[2, :, _FED] = prep & (hunger < p.prep_level)
+        wanted[2, :, _CLEAN] = prep & (hygiene < p.prep_level)
+        wanted[2, :, _SLEEP] = (energy < p.threshold) | (night & (energy < p.night_energy))
+        wanted[3, :, _FED] = hunger < p.threshold
+        wanted[3, :, _CLEAN] = hygiene < p.threshold
+        wanted[4, :, _SHOP] = (larder < 2) & (a.wallet >= p.grocery_money * MILLS)
         chance = p.socialise_chance * (1.0 + a.personality[:, 0])
-        wanted[5, :, Option.SOCIALISE] = (
+        wanted[5, :, _CHAT] = (
             ~night & (needs.min(axis=1) > p.socialise_level) & (self.rng.random(n) < chance)
         )
-        wanted &= world.action_masks()[None]
+        wanted &= rows.cat([w.action_masks() for w in rows.worlds])[None]
 
         any_level = wanted.any(axis=2)  # [levels, n]
         has_any = any_level.any(axis=0)
         best = np.argmax(any_level, axis=0)  # first level with a wanted option
         at_best = wanted[best, np.arange(n)]  # [n, options]
         current = a.option.astype(np.int64)
-        active = (world.option_status == OptionStatus.ACTIVE) & (current != Option.WAIT)
+        status = rows.cat([w.option_status for w in rows.worlds])
+        active = (status == OptionStatus.ACTIVE) & (current != _WAIT)
         pressing = has_any & (best <= 1) & ~at_best[np.arange(n), current]
         keep = active & ~pressing
-        first = np.argmax(at_best, axis=1)
-        return np.where(keep, current, np.where(has_any, first, Option.WAIT)).astype(np.int64)
+        first_wanted = np.argmax(at_best, axis=1)
+        return np.where(keep, current, np.where(has_any, first_wanted, _WAIT)).astype(np.int64)
+
+
+_WAIT, _FED, _CLEAN, _WORK, _SHOP, _SLEEP, _CHAT = (
+    int(o)
+    for o in (
+        Option.WAIT,
+        Option.GET_FED,
+        Option.GET_CLEAN,
+        Option.GO_TO_WORK,
+        Option.SHOP_GROCERIES,
+        Option.SLEEP,
+        Option.SOCIALISE,
+    )
+)

@@ -110,6 +110,8 @@ def _may_clash(
     first = towns.worlds[0]
     h, w = first.town.shape
     cells = len(towns.worlds) * h * w
+    if len(towns.worlds) == 1:  # one town: its few moves one by one cost less than the check
+        return np.ones(1, dtype=bool)
     slow = np.array([wd.walkable is not wd.town.walkable for wd in towns.worlds])
     slow[towns.town_index[squatting]] = True
     going = np.flatnonzero(dirs >= 0)

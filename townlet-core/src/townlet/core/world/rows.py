@@ -17,9 +17,8 @@ new one after the worlds change. Write through it only when it is ``shared``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +31,25 @@ if TYPE_CHECKING:
     from townlet.core.world.world import World
 
 __all__ = ["TownRows"]
+
+
+_T = TypeVar("_T")
+
+
+class _lazy(Generic[_T]):
+    """``functools.cached_property`` without its lock (a cost on Python 3.11), for
+    the values a :class:`TownRows` computes on first use: each instance is built
+    and read by one thread."""
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> _T:
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
 
 
 def _cat(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
@@ -94,7 +112,6 @@ class TownRows:
         then writes through them reach the worlds."""
         self.agents: Any = storage if storage is not None else _Agents(self.worlds)
         """Agent arrays over rows by field name (``rows.agents.needs`` is ``[N, 3]``)."""
-        self._town_of: list[int] = self.town_index.tolist()
         self._lookups: dict[int, dict[str, int]] = {}
 
     @classmethod
@@ -121,13 +138,21 @@ class TownRows:
         """Rows of town ``t``."""
         return slice(self.offsets[t], self.offsets[t] + self.sizes[t])
 
-    @cached_property
+    @_lazy
     def town_index(self) -> npt.NDArray[np.int64]:
         """``[N]`` town of each row."""
+        if len(self.worlds) == 1:
+            return np.zeros(self.n_agents, dtype=np.int64)
         return np.repeat(np.arange(len(self.worlds), dtype=np.int64), self.sizes)
+
+    @_lazy
+    def _town_of(self) -> list[int]:
+        return self.town_index.tolist()  # type: ignore[no-any-return]
 
     def locate(self, row: int) -> tuple[World, int]:
         """The world and agent slot of ``row``."""
+        if len(self.worlds) == 1:
+            return self.worlds[0], row
         t = self._town_of[row]
         return self.worlds[t], row - self.offsets[t]
 
@@ -174,26 +199,26 @@ class TownRows:
             out.append((self.worlds[t], part - self.offsets[t]))
         return out
 
-    @cached_property
+    @_lazy
     def slots(self) -> npt.NDArray[np.int64]:
         """``[N]`` agent slot of each row within its town."""
         base = np.array(self.offsets, dtype=np.int64)[self.town_index]
         slots: npt.NDArray[np.int64] = np.arange(self.n_agents, dtype=np.int64) - base
         return slots
 
-    @cached_property
+    @_lazy
     def tod(self) -> npt.NDArray[np.int64]:
         """``[N]`` tick of day of each row's town."""
         return self.ticks % self.worlds[0].clock.ticks_per_day
 
-    @cached_property
+    @_lazy
     def ticks(self) -> npt.NDArray[np.int64]:
         """``[N]`` tick of each row's town (towns of a vector env reset independently)."""
         if len(self.worlds) == 1:
             return np.full(self.n_agents, self.worlds[0].tick, dtype=np.int64)
         return np.array([w.tick for w in self.worlds], dtype=np.int64)[self.town_index]
 
-    @cached_property
+    @_lazy
     def agent_ids(self) -> list[str]:
         """Agent id of each row ("" for an empty slot); ids repeat across towns."""
         out: list[str] = []
@@ -210,7 +235,7 @@ class TownRows:
             lookup = self._lookups[t] = {aid: off + i for i, aid in enumerate(ids) if aid}
         return lookup.get(agent_id, -1)
 
-    @cached_property
+    @_lazy
     def option_status(self) -> npt.NDArray[np.int8]:
         """``[N]`` status of each row's option."""
         return _cat([w.option_status for w in self.worlds])
