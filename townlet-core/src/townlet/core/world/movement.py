@@ -62,30 +62,55 @@ def step_movement(towns: TownRows) -> None:
     if walking.size == 0 and squatting.size == 0:
         return
     slow = _may_clash(towns, walking, dirs, squatting)
+    steps = [0] * len(worlds) if slow.all() else _walk_at_once(towns, walking, dirs, slow)
+    for t, w_slots, w_dirs, s_slots in _by_town(towns, walking, dirs, squatting):
+        world = worlds[t]
+        if slow[t]:
+            _move(world, w_slots + s_slots, w_dirs + [_STEP_OFF] * len(s_slots))
+        else:
+            world.rng.world.permutation(len(w_slots))  # the order of moves that cannot clash
+            world.kpi.steps += steps[t]
+
+
+def _walk_at_once(
+    towns: TownRows,
+    walking: npt.NDArray[np.int64],
+    dirs: npt.NDArray[np.int8],
+    slow: npt.NDArray[np.bool_],
+) -> list[int]:
+    """Every walker of a town where no move can affect another steps now (onto open
+    tiles); returns the steps taken per town."""
+    a = towns.agents
     step = dirs.astype(np.int64)
-    # Towns where no move can affect another move: every walker steps at once.
     fast = np.flatnonzero(~slow[towns.town_index[walking]] & (step >= 0))
-    fast = fast[_open(first, a.xy[walking[fast]], step[fast])]
+    fast = fast[_open(towns.worlds[0], a.xy[walking[fast]], step[fast])]
     moved = walking[fast]
     a.xy[moved] += _DIRS[step[fast]]
     a.blocked[moved] = 0
-    steps = np.bincount(towns.town_index[moved], minlength=len(worlds)).tolist()
-    # walkers then squatters of each town, in slot order
-    bounds = np.arange(len(worlds) + 1)
+    steps: list[int] = np.bincount(towns.town_index[moved], minlength=len(towns.worlds)).tolist()
+    return steps
+
+
+def _by_town(
+    towns: TownRows,
+    walking: npt.NDArray[np.int64],
+    dirs: npt.NDArray[np.int8],
+    squatting: npt.NDArray[np.int64],
+) -> list[tuple[int, list[int], list[int], list[int]]]:
+    """(town, walkers' slots, their directions, squatters' slots) of each town with movers."""
+    if len(towns.worlds) == 1:
+        return [(0, walking.tolist(), dirs.tolist(), squatting.tolist())]
+    bounds = np.arange(len(towns.worlds) + 1)
     w_cut = np.searchsorted(towns.town_index[walking], bounds).tolist()
     s_cut = np.searchsorted(towns.town_index[squatting], bounds).tolist()
     w_slots, s_slots = towns.slots[walking].tolist(), towns.slots[squatting].tolist()
-    w_steps = step.tolist()
-    for t, world in enumerate(worlds):
+    w_dirs = dirs.tolist()
+    out = []
+    for t in range(len(towns.worlds)):
         w0, w1, s0, s1 = w_cut[t], w_cut[t + 1], s_cut[t], s_cut[t + 1]
-        if w0 == w1 and s0 == s1:
-            continue
-        if slow[t]:
-            movers = w_slots[w0:w1] + s_slots[s0:s1]
-            _move(world, movers, w_steps[w0:w1] + [_STEP_OFF] * (s1 - s0))
-        else:
-            world.rng.world.permutation(w1 - w0)  # the order of moves that cannot clash
-            world.kpi.steps += steps[t]
+        if w0 < w1 or s0 < s1:
+            out.append((t, w_slots[w0:w1], w_dirs[w0:w1], s_slots[s0:s1]))
+    return out
 
 
 def _open(
@@ -110,8 +135,8 @@ def _may_clash(
     first = towns.worlds[0]
     h, w = first.town.shape
     cells = len(towns.worlds) * h * w
-    if len(towns.worlds) == 1:  # one town: its few moves one by one cost less than the check
-        return np.ones(1, dtype=bool)
+    if len(towns.worlds) == 1 and walking.size + squatting.size <= _FEW:
+        return np.ones(1, dtype=bool)  # a few moves one by one cost less than the check
     slow = np.array([wd.walkable is not wd.town.walkable for wd in towns.worlds])
     slow[towns.town_index[squatting]] = True
     going = np.flatnonzero(dirs >= 0)
@@ -179,6 +204,8 @@ def _move(world: World, movers: list[int], step_dir: list[int]) -> None:
         world.kpi.steps += 1
 
 
+_FEW = 8
+"""Up to this many movers, one town takes its moves one by one without checking for clashes."""
 _STEP_OFF = -2
 """Pseudo-direction of an agent stepping off an object: any free neighbour."""
 _DELTAS = [(int(dx), int(dy)) for dx, dy in DIRECTIONS]

@@ -108,7 +108,11 @@ def _count_kpis(rows: TownRows) -> None:
     a = rows.agents
     alive = a.alive
     ok = alive & (a.needs.min(axis=1) > rows.config.world.needs.threshold)
-    counts = np.add.reduceat(np.stack([alive, ok]), rows.offsets, axis=1, dtype=np.int64)
-    for t, (n_alive, n_ok) in enumerate(counts.T.tolist()):
+    if len(rows.worlds) == 1:
+        counts = [[int(np.count_nonzero(alive)), int(np.count_nonzero(ok))]]
+    else:
+        per_town = np.add.reduceat(np.stack([alive, ok]), rows.offsets, axis=1, dtype=np.int64)
+        counts = per_town.T.tolist()
+    for t, (n_alive, n_ok) in enumerate(counts):
         span = rows.span(t)
         rows.worlds[t].kpi.accumulate(alive[span], ok[span], n_alive, n_ok)
