@@ -114,10 +114,10 @@ def step_affordances(towns: TownRows) -> None:
         aff = a.aff[active]
         power, water = utility[:, 0], utility[:, 1]
         lost = (aset.needs_power[aff] & ~power) | (aset.needs_water[aff] & ~water)
-        for row in active[lost].tolist():
+        for row, gone in zip(active[lost].tolist(), aff[lost].tolist(), strict=True):
             world, slot = towns.locate(row)
             power_on = world.utility_on[0]
-            reason = "power_out" if aset.needs_power[a.aff[row]] and not power_on else "water_out"
+            reason = "power_out" if aset.needs_power[gone] and not power_on else "water_out"
             _fail(world, slot, reason)
         active = active[~lost]
     aff = a.aff[active]

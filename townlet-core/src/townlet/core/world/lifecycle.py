@@ -216,7 +216,9 @@ def count_danger(towns: TownRows) -> None:
             deficit=float(deficit[row, need]),
         )
     limits = [life.collapse_deficit for life in lives]  # the console may change a town's
-    limit = limits[0] if len(set(limits)) == 1 else np.array(limits)[towns.town_index]
+    limit = (  # compared in float32, as a Python float is
+        limits[0] if len(set(limits)) == 1 else np.array(limits, np.float32)[towns.town_index]
+    )
     # count up while starving, back to 0 otherwise
     collapse = towns.cat([life.collapse_ticks for life in lives]) + 1
     collapse *= alive & (deficit[:, 0] > limit)

@@ -294,7 +294,10 @@ def restore(world: World, arrays: Mapping[str, npt.NDArray[Any]], state: Mapping
     world.rng.restore(state["rng"])
     # derived state
     world._closures = {place: door_mask(world, place) for place in state["closures"]}
-    world.fields.set_closed(world.town.walkable & ~world.walkable)
+    closed = world.town.walkable & ~world.walkable
+    if not closed.any():
+        world.walkable = world.town.walkable  # the map's own array, as a fresh world has
+    world.fields.set_closed(closed)
     world.fields.set_outdoor_cost(world.config.world.weather.outdoor_cost.get(world.weather, 1.0))  # type: ignore[call-overload]
     world.events = []
     world._usable.clear()

@@ -180,5 +180,7 @@ def expire_reservations(towns: TownRows) -> None:
     late = ((until < ticks) & (holder >= 0)).nonzero()[0]
     for k in late.tolist():
         world, o = worlds[k // n_obj], k % n_obj
-        world.fail_current(int(world.objects.holder[o]), "timeout")
-        release(world, o)
+        slot = int(world.objects.holder[o])
+        if slot >= 0:  # not released meanwhile by an earlier failure
+            world.fail_current(slot, "timeout")
+            release(world, o)

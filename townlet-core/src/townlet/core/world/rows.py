@@ -1,19 +1,19 @@
 """Agent slots of one or more towns laid end to end as *rows*.
 
-Slot ``s`` of town ``t`` is row ``offsets[t] + s``. Whatever reads many
-towns at once (the batched encoders, the reward pipeline of a vector env)
-reads them through :class:`TownRows`, so every per-agent array operation runs
-once over all rows instead of once per town, where the fixed cost of numpy
-calls on a few agents would dominate.
+Slot ``s`` of town ``t`` is row ``offsets[t] + s``. Whatever works on many
+towns at once (the world systems of :mod:`~townlet.core.world.tick`, the
+batched encoders, the reward pipeline of a vector env) reads them through
+:class:`TownRows`, so every per-agent array operation runs once over all
+rows instead of once per town, where the fixed cost of numpy calls on a few
+agents would dominate.
 
 A :class:`TownRows` is a view of the towns as they are when it is built
-(their ticks included).
-With one town the arrays are the world's own; so are they for the towns of a
-vector env, whose agent arrays are views of the rows of one storage
-(:meth:`~townlet.core.world.state.AgentArrays.rows`). Otherwise
+(their ticks included). With one town the arrays are the world's own; so are
+they for the towns of a vector env, whose agent arrays are views of the rows
+of one storage (:meth:`~townlet.core.world.state.AgentArrays.rows`): then it
+is ``shared`` and writes through it reach the worlds. Otherwise
 ``agents.<name>`` is concatenated on first access and then kept, so build a
-new one after the worlds change. Write through it only when it is ``shared``.
-"""
+new one after the worlds change, and never write through it."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class _lazy(Generic[_T]):
         self.__doc__ = fn.__doc__
 
     def __get__(self, obj: Any, owner: Any = None) -> _T:
+        if obj is None:  # on the class: the descriptor itself, as cached_property does
+            return self  # type: ignore[return-value]
         value = self.fn(obj)
         obj.__dict__[self.name] = value  # found before this descriptor from now on
         return value

@@ -47,22 +47,18 @@ from townlet.core.world.weather import step_weather
 if TYPE_CHECKING:
     from townlet.core.world.world import World
 
-__all__ = ["step_worlds"]
+__all__ = ["step_worlds", "steps_together"]
 
 
 def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) -> None:
     """Advance every world one tick; ``options`` holds one option per row (slots end to end).
 
-    Towns must share one config apart from their seeds. They are stepped
-    together when their agent arrays are one storage (one town, or the towns
-    of a vector env) and they share their town and affordance files (the
-    loaded objects); otherwise each town steps on its own.
+    Towns are stepped together when :func:`steps_together` says so (one town,
+    or the towns of a vector env); otherwise each town steps on its own.
     """
     rows = TownRows(worlds)
     options = np.asarray(options)
-    first = rows.worlds[0]
-    alike = all(w.town is first.town and w.affordances is first.affordances for w in rows.worlds)
-    if not (rows.shared and alike):
+    if not steps_together(rows):
         for t, world in enumerate(rows.worlds):
             step_worlds((world,), options[rows.span(t)])
         return
@@ -101,6 +97,19 @@ def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) 
         if world.hooks.on_tick.get_hookimpls():  # the common case has no listener
             world.hooks.on_tick(world=world, tick=world.tick)
         world.tick += 1
+
+
+def steps_together(rows: TownRows) -> bool:
+    """Whether :func:`step_worlds` steps these towns together: their agent arrays are
+    one storage and they share their world settings, town and affordances (the
+    same loaded objects, as the towns of a vector env do)."""
+    first = rows.worlds[0]
+    return rows.shared and all(
+        w.config.world is first.config.world
+        and w.town is first.town
+        and w.affordances is first.affordances
+        for w in rows.worlds
+    )
 
 
 def _count_kpis(rows: TownRows) -> None:

@@ -465,7 +465,8 @@ class World:
         """
         keep_open = (self.object_at >= 0) | (self.occupancy() > 0)
         closed = closed & ~keep_open
-        self.walkable = self.town.walkable & ~closed
+        # with nothing closed, share the map's own array (a cue for fast paths)
+        self.walkable = self.town.walkable & ~closed if closed.any() else self.town.walkable
         self.fields.set_closed(closed)
 
     def spawn(self, slot: int, reason: str, roadside: bool = False) -> None:
