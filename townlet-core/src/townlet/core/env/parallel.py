@@ -40,6 +40,14 @@ __all__ = ["TownletParallelEnv"]
 
 AgentID = str
 Obs = Any
+StepOutput = tuple[
+    dict[AgentID, Obs],
+    dict[AgentID, float],
+    dict[AgentID, bool],
+    dict[AgentID, bool],
+    dict[AgentID, dict[str, Any]],
+]
+"""Observations, rewards, terminations, truncations and infos by agent."""
 
 
 class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
@@ -145,15 +153,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         }
         return obs, infos
 
-    def step(
-        self, actions: Mapping[AgentID, Any]
-    ) -> tuple[
-        dict[AgentID, Obs],
-        dict[AgentID, float],
-        dict[AgentID, bool],
-        dict[AgentID, bool],
-        dict[AgentID, dict[str, Any]],
-    ]:
+    def step(self, actions: Mapping[AgentID, Any]) -> StepOutput:
         """Apply one option per living agent (missing ones wait) and advance one tick."""
         if self.town.world is None:
             raise RuntimeError("reset() the env before stepping it")
@@ -179,13 +179,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         before: list[AgentID],
         ids_before: list[str],
         newcomers: list[AgentID],
-    ) -> tuple[
-        dict[AgentID, Obs],
-        dict[AgentID, float],
-        dict[AgentID, bool],
-        dict[AgentID, bool],
-        dict[AgentID, dict[str, Any]],
-    ]:
+    ) -> StepOutput:
         world = self.town.world
         assert world is not None
         views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))

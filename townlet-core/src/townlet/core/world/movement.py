@@ -98,11 +98,7 @@ def _by_town(
     squatting: npt.NDArray[np.int64],
 ) -> list[tuple[int, list[int], list[int], list[int]]]:
     """(town, walkers' slots, their directions, squatters' slots) of each town with movers."""
-    if len(towns.worlds) == 1:
-        return [(0, walking.tolist(), dirs.tolist(), squatting.tolist())]
-    bounds = np.arange(len(towns.worlds) + 1)
-    w_cut = np.searchsorted(towns.town_index[walking], bounds).tolist()
-    s_cut = np.searchsorted(towns.town_index[squatting], bounds).tolist()
+    w_cut, s_cut = towns.cuts(walking), towns.cuts(squatting)
     w_slots, s_slots = towns.slots[walking].tolist(), towns.slots[squatting].tolist()
     w_dirs = dirs.tolist()
     out = []

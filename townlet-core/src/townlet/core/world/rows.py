@@ -189,17 +189,23 @@ class TownRows:
             out[pick] = field[targets[pick], xy[pick, 1], xy[pick, 0]]
         return out
 
+    def cuts(self, rows: npt.NDArray[np.int64]) -> list[int]:
+        """Where each town's part of ascending ``rows`` starts: town ``t`` holds
+        ``rows[cuts[t]:cuts[t + 1]]``."""
+        if len(self.worlds) == 1:
+            return [0, int(rows.size)]
+        bounds = np.arange(len(self.worlds) + 1)
+        cuts: list[int] = np.searchsorted(self.town_index[rows], bounds).tolist()
+        return cuts
+
     def by_town(self, rows: npt.NDArray[np.int64]) -> list[tuple[World, npt.NDArray[np.int64]]]:
         """Ascending ``rows`` split by town: (world, its slots) for each town with any."""
-        if len(self.worlds) == 1:
-            return [(self.worlds[0], rows)] if rows.size else []
-        town = self.town_index[rows]
-        cuts = np.flatnonzero(town[1:] != town[:-1]) + 1
-        out = []
-        for part in np.split(rows, cuts) if rows.size else ():
-            t = self._town_of[int(part[0])]
-            out.append((self.worlds[t], part - self.offsets[t]))
-        return out
+        cut = self.cuts(rows)
+        return [
+            (world, rows[cut[t] : cut[t + 1]] - self.offsets[t])
+            for t, world in enumerate(self.worlds)
+            if cut[t] < cut[t + 1]
+        ]
 
     @_lazy
     def slots(self) -> npt.NDArray[np.int64]:
