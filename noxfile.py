@@ -49,9 +49,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on townlet.core."""
+    """mypy --strict on townlet.core and the repository's tools/."""
     session.install("./townlet-core", "mypy", "types-PyYAML", *CONSTRAINTS)
-    session.run("mypy", "townlet-core/src")
+    session.run("mypy", "townlet-core/src", "tools")
 
 
 @nox.session(default=False)

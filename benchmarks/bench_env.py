@@ -1,6 +1,6 @@
 """Environment throughput: agent-steps/s with scripted actions, encoding and rewards.
 
-    python benchmarks/bench_env.py [--steps 2000] [--towns 8] [--repeat 3] [--json]
+    python benchmarks/bench_env.py [--steps 2000] [--towns 8] [--repeat 3] [--ratio] [--json]
 
 - ``vector``: ``VectorTownEnv`` with ``--towns`` default towns (8 agents each)
   per encoder, actions from the scripted policy for all towns at once
@@ -11,6 +11,11 @@
 - ``subproc``: the same towns in ``SubprocVectorTownEnv`` with 2 workers.
 - ``pettingzoo``: one town through the plain ``ParallelEnv`` API, a Python
   dict of actions per step.
+- ``pettingzoo/bare``: one town through the ``ParallelEnv`` API against the
+  bare world step (``World.step``), both with random legal actions drawn from
+  the masks, measured alternately in this process: the share of the
+  simulation's speed a PettingZoo user keeps (target >= 0.5). ``--ratio``
+  runs these rows only.
 
 Reports the best of ``--repeat`` runs after ``WARMUP`` untimed steps; every
 step includes world simulation, observation encoding and the standard reward
@@ -29,6 +34,7 @@ import numpy as np
 
 from townlet.core.env import SubprocVectorTownEnv, VectorTownEnv
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
+from townlet.core.world.rows import TownRows
 
 ENCODERS = ("full", "hybrid", "compact")
 WARMUP = 100
@@ -45,12 +51,12 @@ def bench_vector(
         venv = VectorTownEnv(towns, encoder=encoder, horizon=horizon)
         venv.reset(seed=r)
         for _ in range(WARMUP):
-            venv.step(policy.act_many(venv.worlds))
+            venv.step(policy.act_many(TownRows(venv.worlds)))
         acting = env_time = 0.0
         start = time.perf_counter()
         for _ in range(steps):
             t0 = time.perf_counter()
-            actions = policy.act_many(venv.worlds)
+            actions = policy.act_many(TownRows(venv.worlds))
             t1 = time.perf_counter()
             venv.step(actions)
             acting += t1 - t0
@@ -110,6 +116,64 @@ def bench_pettingzoo(encoder: str, steps: int, repeat: int) -> dict[str, Any]:
     return {"form": "pettingzoo", "encoder": encoder, "towns": 1, "agent_steps_per_s": round(best)}
 
 
+def _random_legal(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
+    """One random allowed option per row of ``masks``."""
+    return (rng.random(masks.shape) * masks).argmax(axis=1)
+
+
+def _bare_rate(encoder: str, steps: int, seed: int) -> float:
+    """Agent-steps/s of ``World.step`` alone (random legal actions)."""
+    from townlet.core.env import TownletParallelEnv
+    from townlet.core.world.world import World
+
+    cfg = TownletParallelEnv(encoder=encoder).config
+    world = World.from_config(cfg.model_copy(update={"seed": seed}))
+    rng = np.random.default_rng(seed)
+    agent_steps = 0
+    for k in range(WARMUP + steps):
+        if k == WARMUP:
+            agent_steps = 0
+            start = time.perf_counter()
+        agent_steps += int(np.count_nonzero(world.agents.alive))
+        world.step(_random_legal(rng, world.action_masks()))
+    return agent_steps / (time.perf_counter() - start)
+
+
+def _pettingzoo_rate(encoder: str, steps: int, seed: int) -> float:
+    """Agent-steps/s of one town through the ParallelEnv API (random legal actions)."""
+    from townlet.core.env import TownletParallelEnv
+
+    env = TownletParallelEnv(encoder=encoder, horizon=10**9)
+    _, infos = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    agent_steps = 0
+    for k in range(WARMUP + steps):
+        if k == WARMUP:
+            agent_steps = 0
+            start = time.perf_counter()
+        agents = env.agents
+        choice = _random_legal(rng, np.stack([infos[a]["action_mask"] for a in agents]))
+        _, _, _, _, infos = env.step(dict(zip(agents, choice.tolist(), strict=True)))
+        agent_steps += len(agents)
+    return agent_steps / (time.perf_counter() - start)
+
+
+def bench_ratio(encoder: str, steps: int, repeat: int) -> dict[str, Any]:
+    """Best-of-``repeat`` PettingZoo and bare-step rates, measured alternately, and their ratio."""
+    bare = pettingzoo = 0.0
+    for r in range(repeat):
+        bare = max(bare, _bare_rate(encoder, steps, r))
+        pettingzoo = max(pettingzoo, _pettingzoo_rate(encoder, steps, r))
+    return {
+        "form": "pettingzoo/bare",
+        "encoder": encoder,
+        "towns": 1,
+        "agent_steps_per_s": round(pettingzoo),
+        "bare_agent_steps_per_s": round(bare),
+        "ratio": round(pettingzoo / bare, 3),
+    }
+
+
 def main() -> None:
     """Run every benchmark and print a table (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -117,27 +181,41 @@ def main() -> None:
     parser.add_argument("--towns", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ratio", action="store_true", help="only the pettingzoo/bare rows")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [bench_vector(e, args.towns, args.steps, args.repeat) for e in ENCODERS]
-    rows.append(bench_vector("full", args.towns, args.steps, args.repeat, horizon=1000))
-    rows.append(bench_subproc("full", args.towns, args.steps, args.workers))
+    rows = []
+    if not args.ratio:
+        rows += [bench_vector(e, args.towns, args.steps, args.repeat) for e in ENCODERS]
+        rows.append(bench_vector("full", args.towns, args.steps, args.repeat, horizon=1000))
+        rows.append(bench_subproc("full", args.towns, args.steps, args.workers))
     try:
         import pettingzoo  # noqa: F401
     except ImportError:
         print("pettingzoo is not installed (pip install 'townlet-core[env]'): skipping its rows")
     else:
-        rows += [bench_pettingzoo(e, args.steps, args.repeat) for e in ENCODERS]
+        if not args.ratio:
+            rows += [bench_pettingzoo(e, args.steps, args.repeat) for e in ENCODERS]
+        rows += [bench_ratio(e, args.steps, args.repeat) for e in ENCODERS]
     if args.json:
         print(json.dumps({"python": platform.python_version(), "results": rows}))
         return
-    print(f"environments, scripted actions, {args.steps} steps, best of {args.repeat}")
-    print(f"{'form':<14} {'encoder':<8} {'towns':>5} {'agent-steps/s':>14} {'env only':>10}")
+    print(
+        f"environments, {args.steps} steps, best of {args.repeat}; scripted actions"
+        " (pettingzoo/bare: random legal actions)"
+    )
+    print(
+        f"{'form':<15} {'encoder':<8} {'towns':>5} {'agent-steps/s':>14} {'env only':>10}"
+        f" {'bare step':>10} {'ratio':>6}"
+    )
     for row in rows:
         env_only = row.get("env_only_agent_steps_per_s")
         extra = f"{env_only:>10,}" if env_only else f"{'':>10}"
+        bare = row.get("bare_agent_steps_per_s")
+        if bare:
+            extra += f" {bare:>10,} {row['ratio']:>6.2f}"
         print(
-            f"{row['form']:<14} {row['encoder']:<8} {row['towns']:>5} "
+            f"{row['form']:<15} {row['encoder']:<8} {row['towns']:>5} "
             f"{row['agent_steps_per_s']:>14,} {extra}"
         )
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_telemetry.py [--ticks 5000] [--agents 8] [--repeat 3] [--json]
 
-A synthetic town (``townlet.core.telemetry.synthetic``, every agent's needs
+A synthetic town (the repository's ``tools/synthetic_town.py``, every agent's needs
 changing every tick) stands in for the simulation. Two measurements, best of
 ``--repeat`` each:
 
@@ -19,6 +19,7 @@ import argparse
 import gc
 import json
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,8 +29,10 @@ from townlet.core.config.models import TelemetryConfig
 from townlet.core.ports import TelemetrySink
 from townlet.core.telemetry import TelemetryHub
 from townlet.core.telemetry.sinks import NullParams, NullSink
-from townlet.core.telemetry.synthetic import SyntheticTown
 from townlet.telemetry.sinks.jsonl import JsonlParams, JsonlSink
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ ships in no wheel
+from tools.synthetic_town import SyntheticTown
 
 CONFIG = TelemetryConfig(health_every=1000, flush_timeout_s=60)
 

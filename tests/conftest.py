@@ -74,6 +74,7 @@ def example_plugins() -> Iterator[Path]:
                 "--target",
                 str(target),
                 str(EXAMPLES / "townlet-example-strategy"),
+                str(EXAMPLES / "townlet-example-encoder"),
                 str(EXAMPLES / "townlet-broken-plugin"),
             ],
             capture_output=True,
@@ -155,7 +156,7 @@ class Sink:
     """A sink that remembers events."""
 
     Params: ClassVar[type[BaseModel]] = Params
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params):
         self.params = params

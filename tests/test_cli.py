@@ -31,7 +31,7 @@ def test_plugins_list_shows_every_port(cli, example_plugins: Path) -> None:
 def test_plugins_list_json(cli, example_plugins: Path) -> None:
     result = cli("plugins", "list", "--json", extra_path=example_plugins)
     doc = json.loads(result.stdout)
-    assert doc["plugin_api_version"] == "1.0"
+    assert doc["plugin_api_version"] == "2.0"
     strategies = {p["name"]: p for p in doc["ports"]["training_strategies"]}
     assert strategies["my_algo"] == {
         "name": "my_algo",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from townlet.core.config import load_config, parse_override
+from townlet.core._validation import format_validation_error
+from townlet.core.config import check_plugins, load_config, parse_override
 from townlet.core.errors import ConfigError
 
 
@@ -73,6 +76,94 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.yaml", "config_id: x\nsede: 3\n")
     with pytest.raises(ConfigError, match=r"bad.yaml:2: sede: Extra inputs are not permitted"):
         load_config(path)
+
+
+def test_misspelt_top_level_key_suggests_the_nearest(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "config_id: x\ntrainig: {strategy: null}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (
+        f"{path.resolve()}:2: trainig: Extra inputs are not permitted "
+        "(got {'strategy': None}). Did you mean 'training'?"
+    ) in str(err.value)
+
+
+def test_misspelt_nested_key_suggests_the_nearest(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "extends: builtin:default\nworld:\n  agnets: 5\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert (
+        f"{path.resolve()}:3: world.agnets: Extra inputs are not permitted (got 5). "
+        "Did you mean 'world.agents'?"
+    ) in str(err.value)
+    with pytest.raises(ConfigError, match=r"rewards\.stages\[0\]\.params'\?"):
+        load_config(overrides=[parse_override("rewards.stages=[{name: clip, parms: {}}]")])
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[parse_override("world.queues.ghost_step_afer=3")])
+    assert (
+        "--set world.queues.ghost_step_afer=3: world.queues.ghost_step_afer: Extra inputs are "
+        "not permitted (got 3). Did you mean 'world.queues.ghost_step_after'?"
+    ) in str(err.value)
+
+
+def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "config_id: x\nwibble: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert f"{path.resolve()}:2: wibble: Extra inputs are not permitted (got 3). " in msg
+    assert "Did you mean" not in msg
+    assert "Valid keys at the top level: config_id, seed, world, features," in msg
+    with pytest.raises(ConfigError, match=r"Valid keys of features\.stages: relationships, social"):
+        load_config(overrides=[parse_override("features.stages.zzz=1")])
+
+
+def test_misspelt_plugin_param_suggests_the_nearest(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "c.yaml",
+        "extends: builtin:default\npolicy:\n  name: scripted\n  params:\n    treshold: 0.5\n",
+    )
+    (problem,) = check_plugins(load_config(path))
+    assert problem.startswith(f"{path.resolve()}:3: policy.name = 'scripted': Invalid params")
+    assert (
+        f"{path.resolve()}:5: policy.params.treshold: Extra inputs are not permitted (got 0.5). "
+        "Did you mean 'policy.params.threshold'?"
+    ) in problem
+
+
+class _Leaf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    colour: str = "red"
+
+
+class _Bare(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Tree(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leaf: _Leaf | None = None
+    leaves: list[_Leaf] = []
+    named: dict[str, _Leaf] = {}
+    empty: dict[str, _Bare] = {}
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ({"leef": {}}, "Did you mean 'leaf'?"),
+        ({"leaf": {"color": "b"}}, "Did you mean 'leaf.colour'?"),
+        ({"leaves": [{}, {"color": "b"}]}, "Did you mean 'leaves[1].colour'?"),
+        ({"named": {"x": {"color": "b"}}}, "Did you mean 'named.x.colour'?"),
+        ({"leaf": {"zzz": 1}}, "Valid keys of leaf: colour."),
+        ({"empty": {"x": {"zzz": 1}}}, "There are no keys of empty.x."),
+    ],
+)
+def test_unknown_key_hints_follow_nested_models(data: dict[str, Any], hint: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        _Tree.model_validate(data)
+    assert format_validation_error(err.value, model=_Tree).endswith(hint)
+    assert "Did you mean" not in format_validation_error(err.value)
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import typing
 
 import pluggy
 
 from townlet.core import hookimpl, hookspecs
 from townlet.core.hooks import make_plugin_manager
+from townlet.core.ports import WorldView
 from townlet.core.registry import Registry
 
 SPEC_HOOKS = {
@@ -38,6 +40,11 @@ def test_every_hook_in_the_spec_is_declared_and_documented() -> None:
         doc = inspect.getdoc(func)
         assert doc and len(doc) > 20, f"{name} needs a docstring saying when it fires"
         assert list(inspect.signature(func).parameters)[:2] == ["world", "tick"]
+
+
+def test_every_hook_shows_the_world_as_the_published_view() -> None:
+    for name, func in _specs().items():
+        assert typing.get_type_hints(func)["world"] is WorldView, name
 
 
 def test_temporary_hook_plugin_receives_events() -> None:

@@ -117,10 +117,10 @@ def test_import_failure_names_distribution_version_and_error(make_dist) -> None:
 
 def test_api_major_mismatch_names_both_versions(make_dist, sink_plugin_src) -> None:
     src = sink_plugin_src.replace(
-        'plugin_api_version: ClassVar[str] = "1.0"', 'plugin_api_version: ClassVar[str] = "2.1"'
+        'plugin_api_version: ClassVar[str] = "2.0"', 'plugin_api_version: ClassVar[str] = "1.3"'
     )
     make_dist("acme", entry_points={SINKS: {"acme": "acme_v:Sink"}}, modules={"acme_v": src})
-    with pytest.raises(PluginVersionError, match=r"plugin API 2\.1.*plugin API 1\.0"):
+    with pytest.raises(PluginVersionError, match=r"plugin API 1\.3.*plugin API 2\.0"):
         Registry().load("telemetry_sinks", "acme")
 
 

@@ -74,3 +74,21 @@ def test_unknown_policy_lists_installed(cli) -> None:
     assert result.returncode == 2
     assert "Did you mean 'scripted'?" in result.stderr
     assert "scripted (townlet-core" in result.stderr
+
+
+def test_each_due_snapshot_is_written_once(tmp_path: Path, monkeypatch) -> None:
+    from townlet.core import sim as sim_module
+    from townlet.core.config import load_config
+
+    written: list[Path] = []
+    save = sim_module.save_snapshot
+
+    def counting_save(world, path, **kwargs):
+        written.append(Path(path))
+        return save(world, path, **kwargs)
+
+    monkeypatch.setattr(sim_module, "save_snapshot", counting_save)
+    sim = sim_module.Simulation(load_config().config)
+    sim.run(30, snapshot_every=10, snapshot_dir=tmp_path)
+    assert [p.name for p in written] == [f"snapshot-{t:08d}.townlet" for t in (10, 20, 30)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in written]

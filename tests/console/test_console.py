@@ -161,7 +161,7 @@ def test_possession_take_control_release(bus, world) -> None:
     assert call(bus, world, "possess", agent="agent_003").code == "asleep"
     world.agents.aff[3] = -1
     assert call(bus, world, "possess", agent="agent_003").ok
-    assert world.possessed[3] and world.agents.ctx_reset[3]
+    assert world.agents.possessed[3] and world.agents.ctx_reset[3]
     assert call(bus, world, "possess", agent="agent_003").code == "already_possessed"
     assert call(bus, world, "control", agent="agent_003", option="socialise").ok
     run_scripted(world, 3)
@@ -171,7 +171,7 @@ def test_possession_take_control_release(bus, world) -> None:
         "masked",
     )
     assert call(bus, world, "possess", agent="agent_003", action="release").ok
-    assert not world.possessed[3] and world.forced[3] == -1
+    assert not world.agents.possessed[3] and world.agents.forced[3] == -1
 
 
 def test_force_chat_refused_while_busy_then_happens(bus, world) -> None:

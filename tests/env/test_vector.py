@@ -173,7 +173,7 @@ def test_possessed_rows_are_flagged() -> None:
     _, info = venv.reset(seed=0)
     assert not info["possessed"].any()
     world = venv.worlds[1]
-    world.possessed[3] = True  # what the console's possess command sets
+    world.agents.possessed[3] = True  # what the console's possess command sets
     _, _, _, _, info = venv.step(np.zeros(venv.num_rows, np.int64))
     assert info["possessed"].nonzero()[0].tolist() == [venv.slots + 3]
 
@@ -186,10 +186,24 @@ def test_scripted_actions_for_all_towns_at_once_equal_town_by_town() -> None:
     chats, mixed_weather = 0, False
     for _ in range(400):  # weathers differ between towns; an auto-reset on the way
         mixed_weather |= len({w.weather for w in venv.worlds}) > 1
-        acts = batched.act_many(venv.worlds)
+        acts = batched.act_many(TownRows(venv.worlds))
         np.testing.assert_array_equal(
             acts, np.concatenate([one_by_one.act(w) for w in venv.worlds])
         )
         chats += int((acts == 6).sum())
         venv.step(acts)
     assert chats > 0 and mixed_weather
+
+
+def test_a_failing_batch_encoder_fails_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An encoder error is raised, not hidden by encoding the towns some other way."""
+    venv = VectorTownEnv(2, horizon=20)
+    enc = type(venv.runtime.encoder)
+
+    def broken(self, rows, out=None):
+        raise ValueError("an encoder bug")
+
+    monkeypatch.setattr(enc, "encode", broken)
+    venv = VectorTownEnv(2, horizon=20)
+    with pytest.raises(ValueError, match="an encoder bug"):
+        venv.reset(seed=0)

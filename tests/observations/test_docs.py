@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from townlet.core.observations.docs import BEGIN, END, builtin_specs, reference_markdown
+from tools.observation_docs import BEGIN, END, builtin_specs, reference_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "observations.md"
 
@@ -13,7 +13,7 @@ def test_observation_reference_is_current() -> None:
     text = DOC.read_text(encoding="utf-8")
     block = text.split(BEGIN, 1)[1].split(END, 1)[0]
     assert block == reference_markdown(), (
-        "regenerate with: python -m townlet.core.observations.docs docs/observations.md"
+        "regenerate with: python -m tools.observation_docs docs/observations.md"
     )
 
 

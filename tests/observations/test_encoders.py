@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from tests.env.helpers import run_scripted, world
-from townlet.core.observations import FullEncoder, FullParams, HybridEncoder, HybridParams
 from townlet.core.observations._social import embedding_table
+from townlet.core.observations.encoders import FullEncoder, FullParams, HybridEncoder, HybridParams
 from townlet.core.registry import Registry
 from townlet.core.world.pathing import DIRECTIONS
+from townlet.core.world.rows import TownRows
 
 
 def col(spec, comp: str, name: str) -> int:
@@ -32,7 +33,7 @@ def test_builtins_are_registered_plugins() -> None:
 
 def test_map_channels_describe_the_surroundings(running) -> None:
     enc = FullEncoder(FullParams())
-    arrays = enc.encode(running)
+    arrays = enc.encode(TownRows.of(running))
     m = arrays["map"]
     a = running.agents
     r = 5
@@ -58,7 +59,7 @@ def test_map_channels_describe_the_surroundings(running) -> None:
 def test_path_hint_and_landmarks(running) -> None:
     enc = HybridEncoder(HybridParams())
     spec = enc.spec
-    s = enc.encode(running)["scalars"]
+    s = enc.encode(TownRows.of(running))["scalars"]
     a = running.agents
     hint = s[:, col(spec, "scalars", "path.n") : col(spec, "scalars", "path.n") + 4]
     for slot in np.flatnonzero(a.alive & (a.target >= 0)):
@@ -79,7 +80,7 @@ def test_path_hint_and_landmarks(running) -> None:
 def test_needs_time_and_flags(running) -> None:
     enc = FullEncoder(FullParams(horizon=600))
     spec = enc.spec
-    s = enc.encode(running)["scalars"]
+    s = enc.encode(TownRows.of(running))["scalars"]
     a = running.agents
     np.testing.assert_allclose(s[a.alive, :3], a.needs[a.alive])
     tod = running.clock.tick_of_day(running.tick) / running.clock.ticks_per_day
@@ -96,9 +97,9 @@ def test_ctx_reset_flag_follows_teleport() -> None:
     run_scripted(w, 5)
     enc = FullEncoder(FullParams())
     c = col(enc.spec, "scalars", "ctx_reset_flag")
-    assert not enc.encode(w)["scalars"][:, c].any()
+    assert not enc.encode(TownRows.of(w))["scalars"][:, c].any()
     w.teleport(3, 24, 21)
-    flags = enc.encode(w)["scalars"][:, c]
+    flags = enc.encode(TownRows.of(w))["scalars"][:, c]
     assert flags[3] == 1.0 and flags.sum() == 1.0
 
 
@@ -106,14 +107,14 @@ def test_social_snippet_needs_stage_b_and_ranks_ties() -> None:
     off = world("seed=4")
     on = world("seed=4", "features.stages.relationships=B")
     for w in (off, on):
-        rel = w.relations
-        rel.other[0, :3] = (1, 2, 3)
-        rel.trust[0, :3] = (0.9, 0.1, -0.5)
-        rel.familiarity[0, :3] = (0.5, 0.2, 0.0)
-        rel.rivalry[0, :3] = (0.0, 0.0, 0.8)
+        a = w.agents
+        a.tie_other[0, :3] = (1, 2, 3)
+        a.tie_trust[0, :3] = (0.9, 0.1, -0.5)
+        a.tie_familiarity[0, :3] = (0.5, 0.2, 0.0)
+        a.tie_rivalry[0, :3] = (0.0, 0.0, 0.8)
     enc = FullEncoder(FullParams())
-    assert not enc.encode(off)["social"].any()
-    soc = enc.encode(on)["social"]
+    assert not enc.encode(TownRows.of(off))["social"].any()
+    soc = enc.encode(TownRows.of(on))["social"]
     spec = enc.spec
     table = embedding_table()
     emb1 = table[on.agents.embed_slot[1]]

@@ -2,7 +2,7 @@
 
 Regenerate after an intended encoder change with:
 
-    python -m townlet.core.observations.fixtures tests/observations/fixtures
+    python -m tools.golden_observations tests/observations/fixtures
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from townlet.core.observations.fixtures import (
+from tools.golden_observations import (
     SEEDS,
     TICKS,
     encoders,
     fixture_config,
     restore_state,
 )
+from townlet.core.world.rows import TownRows
 from townlet.core.world.world import World
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REGEN = "python -m townlet.core.observations.fixtures tests/observations/fixtures"
+REGEN = "python -m tools.golden_observations tests/observations/fixtures"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -37,7 +38,7 @@ def test_encodings_match_the_golden_fixtures(seed: int) -> None:
         world = World.from_config(fixture_config(seed))
         restore_state(world, state)
         for enc in encoders():
-            for comp, arr in enc.encode(world).items():
+            for comp, arr in enc.encode(TownRows.of(world)).items():
                 want = data[f"t{i}/obs/{enc.name}/{comp}"]
                 np.testing.assert_allclose(
                     arr, want, rtol=0, atol=1e-6, err_msg=f"{enc.name}.{comp} t{i}; {REGEN}"

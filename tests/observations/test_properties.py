@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.env.helpers import run_scripted, world
-from townlet.core.observations import (
+from townlet.core.observations.encoders import (
     CompactEncoder,
     CompactParams,
     FullEncoder,
@@ -17,6 +17,7 @@ from townlet.core.observations import (
     HybridParams,
 )
 from townlet.core.world.options import OPTIONS
+from townlet.core.world.rows import TownRows
 from townlet.core.world.weather import WEATHERS
 
 ENCODERS = [
@@ -78,17 +79,17 @@ def test_random_states_stay_in_bounds(base, data: st.DataObject) -> None:
     a.embed_slot[:] = rng.integers(-1, 64, n)
     a.ctx_reset[:] = rng.random(n) < 0.5
     w.objects.holder[:] = rng.integers(-1, n, n_obj)
-    w.option_status[:] = rng.integers(0, 3, n)
-    rel = w.relations
-    rel.other[:] = rng.integers(-1, n, rel.other.shape)
-    rel.trust[:] = rng.uniform(-1, 1, rel.other.shape)
-    rel.familiarity[:] = rng.uniform(-1, 1, rel.other.shape)
-    rel.rivalry[:] = rng.uniform(-1, 1, rel.other.shape)
+    a.option_status[:] = rng.integers(0, 3, n)
+    ties = a.tie_other.shape
+    a.tie_other[:] = rng.integers(-1, n, ties)
+    a.tie_trust[:] = rng.uniform(-1, 1, ties)
+    a.tie_familiarity[:] = rng.uniform(-1, 1, ties)
+    a.tie_rivalry[:] = rng.uniform(-1, 1, ties)
     w.utility_on[:] = rng.random(2) < 0.5
     w.set_weather(WEATHERS[int(rng.integers(3))])
     w.tick = int(rng.integers(0, 10**7))
     for enc in ENCODERS:
-        arrays = enc.encode(w)
+        arrays = enc.encode(TownRows.of(w))
         assert enc.spec.violations(dict(arrays)) == []
         for comp, arr in arrays.items():
             assert not arr[~a.alive].any(), f"{enc.name}.{comp}: empty slots must be zeros"
@@ -97,17 +98,17 @@ def test_random_states_stay_in_bounds(base, data: st.DataObject) -> None:
 def test_encoding_never_mutates_the_world(base) -> None:
     before = base.state_hash()
     for enc in ENCODERS:
-        enc.encode(base)
+        enc.encode(TownRows.of(base))
     assert base.state_hash() == before
 
 
 def test_encoding_into_buffers_equals_fresh_arrays(base) -> None:
     for enc in ENCODERS:
-        fresh = enc.encode(base)
+        fresh = enc.encode(TownRows.of(base))
         batch = enc.spec.allocate(3 * base.n_agents)
         rows = slice(base.n_agents, 2 * base.n_agents)
         view = {k: v[rows] for k, v in batch.items()}
-        assert enc.encode(base, view) is view
+        assert enc.encode(TownRows.of(base), view) is view
         for k, v in fresh.items():
             np.testing.assert_array_equal(batch[k][rows], v)
             assert not batch[k][: base.n_agents].any()
@@ -117,13 +118,15 @@ def test_encoding_many_towns_at_once_equals_one_by_one() -> None:
     towns = [world("features.stages.relationships=B", f"seed={s}") for s in range(3)]
     for i, w in enumerate(towns):
         run_scripted(w, 40 * (i + 1))
-        w.relations.other[1, 0] = 2
-        w.relations.rivalry[1, 0] = 0.7
+        w.agents.tie_other[1, 0] = 2
+        w.agents.tie_rivalry[1, 0] = 0.7
     towns[1].set_weather("rainy")  # different fields per town
     for enc in ENCODERS:
-        many = enc.encode_many(towns)
+        many = enc.encode(TownRows(towns))
         for k, v in many.items():
-            np.testing.assert_array_equal(v, np.concatenate([enc.encode(w)[k] for w in towns]))
+            np.testing.assert_array_equal(
+                v, np.concatenate([enc.encode(TownRows.of(w))[k] for w in towns])
+            )
 
 
 def test_towns_of_different_geometry_are_refused_together(tmp_path) -> None:
@@ -135,4 +138,4 @@ def test_towns_of_different_geometry_are_refused_together(tmp_path) -> None:
     other.write_text(src.replace("at: [9, 2], place: home_a", "at: [8, 2], place: home_a"))
     odd = World.from_config(config(f"world.town={other}"))
     with pytest.raises(ValueError, match="geometry"):
-        ENCODERS[0].encode_many([world(), odd])
+        ENCODERS[0].encode(TownRows([world(), odd]))

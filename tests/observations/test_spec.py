@@ -9,18 +9,17 @@ import pytest
 from pydantic import ValidationError
 
 from tests.env.helpers import run_scripted, world
-from townlet.core.observations import (
+from townlet.core.observations import Component, Feature, ObservationSpec
+from townlet.core.observations.encoders import (
     CompactEncoder,
     CompactParams,
-    Component,
-    Feature,
     FullEncoder,
     FullParams,
     HybridEncoder,
     HybridParams,
-    ObservationSpec,
 )
 from townlet.core.registry import Registry
+from townlet.core.world.rows import TownRows
 
 ENCODERS = ("full", "hybrid", "compact")
 
@@ -36,7 +35,7 @@ def busy_world():
 def test_arrays_match_the_spec_exactly(name: str, busy_world) -> None:
     enc = Registry().build("observation_encoders", name)
     spec: ObservationSpec = enc.spec
-    arrays = enc.encode(busy_world)
+    arrays = enc.encode(TownRows.of(busy_world))
     assert list(arrays) == list(spec.names)
     for comp in spec.components:
         arr = arrays[comp.name]

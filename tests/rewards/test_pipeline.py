@@ -19,7 +19,7 @@ def test_default_pipeline_is_the_standard_list() -> None:
 
 def test_breakdown_sums_to_the_total_and_world_is_untouched() -> None:
     w = world("seed=4")
-    p = RewardPipeline.from_config(w.config)
+    p = RewardPipeline.from_config(config("seed=4"))
     p.reset(w)
     policy = run_scripted(w, 0)
     for _ in range(200):
@@ -39,7 +39,7 @@ def test_breakdown_sums_to_the_total_and_world_is_untouched() -> None:
 def test_scripted_citizens_rarely_hit_the_clip() -> None:
     """Defaults must not saturate the clip: < 5% of agent-ticks in the default town."""
     w = world("seed=0")
-    p = RewardPipeline.from_config(w.config)
+    p = RewardPipeline.from_config(config("seed=0"))
     p.reset(w)
     policy = run_scripted(w, 0)
     for _ in range(2000):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import make_world, run_scripted
+from tests.helpers import default_config, make_world, run_scripted
 from townlet.core import hookimpl
 from townlet.core.config import resolve_source
 from townlet.core.hooks import make_plugin_manager
@@ -66,7 +66,7 @@ def test_conflict_event_hook_and_intensity_grows_with_the_queue() -> None:
 
     pm, _ = make_plugin_manager(load_entry_points=False)
     pm.register(Listener())
-    world = World.from_config(make_world("features.stages.relationships=A").config, hooks=pm.hook)
+    world = World.from_config(default_config("features.stages.relationships=A"), hooks=pm.hook)
     shower = int(world.town.objects_of_type("shower")[0])
     conflict(world, "cut_in", 0, 1, shower)
     world.agents.queue_obj[2:6] = shower
@@ -93,7 +93,7 @@ def test_public_argument_costs_both_time() -> None:
     world.relations.update(0, 1, 0.0, 0.0, 0.9)
     conflict(world, "rival_collision", 0, 1, 0)
     assert world.social.arguments == 1
-    stall = world.config.world.social.argue_ticks
+    stall = world.settings.social.argue_ticks
     assert (world.agents.stall_until[[0, 1]] == world.tick + stall).all()
     assert any(line["category"] == "argument" for line in world.narrator.lines)
 

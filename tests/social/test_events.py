@@ -46,7 +46,7 @@ def test_trigger_and_cancel_each_perturbation(kind: str) -> None:
     elif kind == "facility_closure":
         assert not world.walkable.all() or (world.walkable != world.town.walkable).any()
     else:
-        assert world.forced[2] == world.forced[5] >= 0
+        assert world.agents.forced[2] == world.agents.forced[5] >= 0
     for _ in range(10):  # outages must outlive the hourly weather roll
         world.step(np.zeros(world.n_agents, dtype=np.int64))
     assert len(world.perturbations.active) == 1
@@ -54,7 +54,7 @@ def test_trigger_and_cancel_each_perturbation(kind: str) -> None:
     assert world.utility_on.all()
     assert (world.economy.price_multiplier == 1).all()
     assert (world.walkable == world.town.walkable).all()
-    assert (world.forced == -1).all()
+    assert (world.agents.forced == -1).all()
     assert not world.perturbations.cancel(world, pid)
 
 
@@ -98,7 +98,7 @@ def test_default_town_stage_c_five_days() -> None:
     k = world.kpi_values()
     assert k["relationship_formation"] >= 0.6
     assert k["self_sufficiency"] >= 0.90
-    assert max(per_hour.values()) <= world.config.world.narration.max_per_hour
+    assert max(per_hour.values()) <= world.settings.narration.max_per_hour
     assert k["conflicts"] > 0 and k["chats"] > 0 and k["shared_meals"] > 0
 
 

@@ -8,8 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from townlet.core.world.relationships import EVENTS, TIES, Relationships
+from townlet.core.world.state import AgentArrays
 
 NEUTRAL = np.zeros((2, 3), dtype=np.float32)
+
+
+def ledger(n: int, **rates: float) -> Relationships:
+    """Relationships over a fresh agent store of ``n`` slots."""
+    return Relationships(AgentArrays.allocate(n), **rates)
+
 
 TABLE = [
     ("shared_meal", 1.0, (0.10, 0.25, 0.0)),
@@ -24,7 +31,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("event", "quality", "expected"), TABLE)
 def test_event_table_row(event: str, quality: float, expected: tuple[float, float, float]) -> None:
-    rel = Relationships(2)
+    rel = ledger(2)
     rel.apply(event, 0, 1, NEUTRAL, quality)
     assert rel.tie(0, 1) == pytest.approx(expected, abs=1e-6)
     assert rel.tie(1, 0) == pytest.approx(expected, abs=1e-6)
@@ -70,7 +77,7 @@ def test_extroversion_adds_familiarity_on_good_chats() -> None:
 
 
 def test_admission_and_eviction_of_the_weakest() -> None:
-    rel = Relationships(TIES + 2)
+    rel = ledger(TIES + 2)
     people = np.zeros((TIES + 2, 3), dtype=np.float32)
     for other in range(1, TIES + 1):
         rel.apply("shared_meal" if other > 1 else "queued_politely", 0, other, people)
@@ -83,7 +90,7 @@ def test_admission_and_eviction_of_the_weakest() -> None:
 
 
 def test_hourly_decay_and_faint_ties_dropped() -> None:
-    rel = Relationships(2, decay_per_hour=0.5, faint=0.02)
+    rel = ledger(2, decay_per_hour=0.5, faint=0.02)
     rel.apply("blocked", 0, 1, NEUTRAL)
     rel.decay()
     assert rel.tie(0, 1) == pytest.approx((0.0, -0.025, 0.075))
@@ -103,7 +110,7 @@ events = st.lists(
 
 @given(events, st.lists(st.floats(-1, 1), min_size=30, max_size=30))
 def test_ledger_never_exceeds_its_cap_and_stays_in_range(seq, traits) -> None:
-    rel = Relationships(10)
+    rel = ledger(10)
     people = np.array(traits, dtype=np.float32).reshape(10, 3)
     for event, a, b, quality in seq:
         if a != b:

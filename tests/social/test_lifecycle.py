@@ -57,7 +57,7 @@ def test_replacement_arrives_5_to_20_ticks_after_exit() -> None:
     assert world.tick - left_at >= 5
     a = world.agents
     assert tuple(a.xy[3]) in {tuple(p) for p in world.town.spawn_points}
-    assert a.wallet[3] == round(1.5 * world.config.world.economy.rent * MILLS)
+    assert a.wallet[3] == round(1.5 * world.settings.economy.rent * MILLS)
     assert a.inventory[3].tolist() == [1, 0, 1]
     assert a.ctx_reset[3]
 
@@ -97,7 +97,7 @@ def test_exit_storm_guard() -> None:
         world, 900, lambda w: ticks.extend(w.tick for e in w.events if e["kind"] == "exit")
     )
     assert len(ticks) == 2  # capped for the day
-    assert ticks[1] - ticks[0] >= world.config.world.lifecycle.exit_cooldown
+    assert ticks[1] - ticks[0] >= world.settings.lifecycle.exit_cooldown
 
 
 def test_blackout_during_shower_releases_and_suppresses_exits() -> None:
@@ -114,7 +114,7 @@ def test_blackout_during_shower_releases_and_suppresses_exits() -> None:
     world.step(options)
     assert world.agents.aff[1] == -1
     assert (world.objects.holder[world.town.objects_of_type("shower")] == -1).all()
-    grace = world.config.world.lifecycle.outage_grace
+    grace = world.settings.lifecycle.outage_grace
     for _ in range(59 + grace - 5):
         world.step(options)
         assert world.lifecycle.exits == 0  # suppressed during the outage and its grace

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
+from tools.synthetic_town import vocabulary
 from townlet.core.ports import TelemetryEvent
 from townlet.core.telemetry._worker import SinkWorker
 from townlet.core.telemetry.payloads import encode_event
@@ -28,7 +29,7 @@ class RecordingSink:
     """Keeps every event and its encoded line; can be told to fail or stall."""
 
     Params: ClassVar[type[BaseModel]] = _NoParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params: BaseModel | None = None) -> None:
         self.events: list[TelemetryEvent] = []
@@ -43,7 +44,7 @@ class RecordingSink:
         self.started = True
 
     def emit(self, event: TelemetryEvent) -> None:
-        if not self.gate.wait(10):
+        if not self.gate.wait(60):
             raise TimeoutError("gate stayed closed")
         if self.fail_on(event):
             raise RuntimeError(f"refusing {event.kind} at tick {event.tick}")
@@ -142,7 +143,8 @@ def make_record() -> Callable[..., dict[str, Any]]:
 
 # -- hypothesis strategies ---------------------------------------------------
 
-_ids = st.sampled_from([f"a{i}" for i in range(6)])
+_VOCAB = vocabulary()  # the names the town uses
+_ids = st.sampled_from([f"agent_{i:03d}" for i in range(6)])
 _floats = st.floats(allow_nan=False, allow_infinity=False, width=64) | st.sampled_from(
     [0.0, -0.0, 1.0, 0.5]
 )
@@ -155,8 +157,8 @@ def _agent(names: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
             "name": names,
             "x": st.integers(0, 3),
             "y": st.integers(0, 3),
-            "option": st.sampled_from(["Wait", "GetFed", "Sleep"]),
-            "affordance": st.none() | st.sampled_from(["shower", "eat_meal"]),
+            "option": st.sampled_from(_VOCAB.options),
+            "affordance": st.none() | st.sampled_from(_VOCAB.affordances),
             "needs": st.fixed_dictionaries(
                 {"hunger": _floats, "hygiene": _floats, "energy": _floats}
             ),
@@ -170,12 +172,12 @@ def _agent(names: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
             ),
             "job": st.fixed_dictionaries(
                 {
-                    "workplace": st.none() | st.just("desk_1"),
-                    "state": st.sampled_from(["off", "on_shift", "late"]),
+                    "workplace": st.none() | st.sampled_from(_VOCAB.workplaces),
+                    "state": st.sampled_from(_VOCAB.shift_states),
                     "attendance": _floats,
                 }
             ),
-            "last_event": st.none() | _text,
+            "last_event": st.none() | st.sampled_from(["conflict", "chat"]),
         }
     )
 
@@ -183,10 +185,10 @@ def _agent(names: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
 def _object() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
-            "type": st.sampled_from(["shower", "fridge"]),
+            "type": st.sampled_from([o.type for o in _VOCAB.objects]),
             "x": st.integers(0, 3),
             "y": st.integers(0, 3),
-            "place": st.just("gym"),
+            "place": st.sampled_from([o.place for o in _VOCAB.objects]),
             "occupant": st.none() | _ids,
             "queue": st.lists(_ids, max_size=3),
             "available": st.booleans(),
@@ -207,12 +209,14 @@ def world_snapshot(draw: st.DrawFn, tick: int) -> dict[str, Any]:
         "day": tick // 1000,
         "minute_of_day": draw(st.integers(0, 1439)),
         "agents": agents,
-        "objects": draw(st.dictionaries(st.sampled_from(["shower_1", "fridge_1"]), _object())),
+        "objects": draw(
+            st.dictionaries(st.sampled_from([o.id for o in _VOCAB.objects[:3]]), _object())
+        ),
         "economy": {
             "prices": draw(st.dictionaries(st.sampled_from(["meal", "raw_food"]), _floats)),
             "stock": draw(
                 st.dictionaries(
-                    st.just("till_1"),
+                    st.sampled_from(_VOCAB.tills),
                     st.dictionaries(st.sampled_from(["meal", "raw_food"]), st.integers(0, 3)),
                 )
             ),
@@ -239,7 +243,7 @@ def world_snapshot(draw: st.DrawFn, tick: int) -> dict[str, Any]:
             st.lists(
                 st.fixed_dictionaries(
                     {
-                        "kind": st.sampled_from(["queue_conflict", "chat"]),
+                        "kind": st.sampled_from(["conflict", "chat"]),
                         "agent": _ids | st.none(),
                     },
                     optional={"other": _ids | st.none(), "intensity": scalar, "note": _text},
@@ -251,7 +255,7 @@ def world_snapshot(draw: st.DrawFn, tick: int) -> dict[str, Any]:
             st.lists(
                 st.fixed_dictionaries(
                     {
-                        "category": st.just("conflict"),
+                        "category": st.sampled_from(["first_clash", "left_town"]),
                         "text": st.sampled_from(["Ada is late", "Bo blocks Cyd", "quiet", ""]),
                         "agents": st.lists(_ids, max_size=2),
                     }
@@ -259,7 +263,7 @@ def world_snapshot(draw: st.DrawFn, tick: int) -> dict[str, Any]:
                 max_size=2,
             )
         ),
-        "kpis": draw(st.dictionaries(st.sampled_from(["k1", "k2"]), _floats)),
+        "kpis": draw(st.dictionaries(st.sampled_from(["self_sufficiency", "population"]), _floats)),
     }
 
 

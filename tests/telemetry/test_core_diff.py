@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.telemetry import (
     DiffError,
     SnapshotTracker,
@@ -19,7 +20,6 @@ from townlet.core.telemetry import (
     make_diff,
     make_payload,
 )
-from townlet.core.telemetry.synthetic import SyntheticTown
 
 
 def _snap(tick: int, world: dict[str, Any]) -> dict[str, Any]:
@@ -60,13 +60,15 @@ def test_one_agent_moving_gives_a_small_keyed_diff() -> None:
     before = _snap(1, world)
     moved = json.loads(json.dumps(world))
     moved["tick"] = 2
-    moved["agents"]["a3"]["x"] += 1
+    moved["agents"]["agent_003"]["x"] += 1
     after = _snap(2, moved)
     diff = make_diff(before, after)
     assert diff["base_tick"] == 1 and diff["tick"] == 2
     assert diff["changes"] == {
         "set": {"tick": 2},
-        "patch": {"agents": {"patch": {"a3": {"set": {"x": moved["agents"]["a3"]["x"]}}}}},
+        "patch": {
+            "agents": {"patch": {"agent_003": {"set": {"x": moved["agents"]["agent_003"]["x"]}}}}
+        },
     }
     assert apply_diff(before, diff) == after
 

@@ -9,12 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.telemetry import Anonymizer, TelemetryHub, apply_diff
-from townlet.core.telemetry.synthetic import SyntheticTown
-
-IDS = [f"a{i}" for i in range(6)]
-NAMES = ["Ada", "Bo", "Cyd"]
 
 
 def _strings(obj: Any) -> list[str]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.ports import TelemetryEvent, TelemetrySink
 from townlet.core.telemetry import TelemetryHub, TransportHealth
@@ -16,7 +17,6 @@ from townlet.core.telemetry.sinks import (
     StdoutSink,
     format_world_line,
 )
-from townlet.core.telemetry.synthetic import SyntheticTown
 
 
 def test_core_sinks_satisfy_the_port() -> None:
@@ -29,15 +29,19 @@ def test_core_sinks_satisfy_the_port() -> None:
 def test_stdout_prints_the_town_narration_metrics_and_epochs(capsys, make_record) -> None:
     sink = StdoutSink(StdoutParams(every=50))
     town = SyntheticTown(seed=4, churn=0.0)
-    narrated = 0
+    narrated: list[str] = []
     with TelemetryHub([("stdout", sink)], TelemetryConfig(health_every=0)) as hub:
         for _ in range(120):
             world = town.step()
-            narrated += len(world["narration"])
+            narrated += [
+                f"[t={town.tick}] ({n['category']}) {n['text']}" for n in world["narration"]
+            ]
             hub.publish_world(town.tick, world)
-            hub.flush(5)  # a real-time pace: the sink keeps up
-        hub.publish_metrics(120, {"kpi.self_sufficiency": 0.875, "agents": 8}, scope="day")
-        hub.publish_narration(121, [{"category": "exit", "text": "Bo leaves town", "agents": []}])
+            hub.flush(60)  # a real-time pace: the sink keeps up
+        hub.publish_metrics(120, {"kpi.self_sufficiency": 0.875, "population": 8}, scope="day")
+        hub.publish_narration(
+            121, [{"category": "left_town", "text": "Bo left town (eviction)", "agents": []}]
+        )
         hub.publish_training_epoch(make_record("1.2", epoch=7))
     out = capsys.readouterr().out.splitlines()
     world_lines = [line for line in out if " agents | " in line]
@@ -48,9 +52,9 @@ def test_stdout_prints_the_town_narration_metrics_and_epochs(capsys, make_record
     ]
     assert world_lines[0].endswith("queued 0 | events 0")
     assert "sunny | power on, water on | hunger " in world_lines[0]
-    assert sum("(conflict)" in line for line in out) == narrated > 0
-    assert "[t=120] metrics/day kpi.self_sufficiency=0.875 agents=8" in out
-    assert "[t=121] (exit) Bo leaves town" in out
+    assert narrated and [line for line in out if line in narrated] == narrated
+    assert "[t=120] metrics/day kpi.self_sufficiency=0.875 population=8" in out
+    assert "[t=121] (left_town) Bo left town (eviction)" in out
     assert any(
         line.startswith("[epoch 7] loss 0.128") and "anneal 0.80 (anneal)" in line for line in out
     )
@@ -82,7 +86,7 @@ class _BatchSink:
     """Takes batches; declines the diffs of each batch, as a sink replacing them would."""
 
     Params = NullParams
-    plugin_api_version = "1.0"
+    plugin_api_version = "2.0"
 
     def __init__(self) -> None:
         self.batches: list[int] = []
@@ -112,7 +116,7 @@ def test_the_hub_uses_emit_batch_and_health_when_a_sink_has_them() -> None:
         for _ in range(20):
             world = town.step()
             hub.publish_world(town.tick, world)
-        hub.flush(5)
+        hub.flush(60)
         sink.connected = False
         live = hub.health().sinks[0]
     assert not live.connected and live.detail == {"x": 1, "transport_error": "flaky"}

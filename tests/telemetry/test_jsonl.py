@@ -13,10 +13,10 @@ pytest.importorskip("townlet.telemetry")
 
 from pydantic import ValidationError
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.ports import TelemetryEvent
 from townlet.core.telemetry import TelemetryHub, apply_diff
-from townlet.core.telemetry.synthetic import SyntheticTown
 from townlet.telemetry.logs import read_log
 from townlet.telemetry.sinks import jsonl as jsonl_module
 from townlet.telemetry.sinks.jsonl import JsonlParams, JsonlSink
@@ -31,7 +31,7 @@ def _run(tmp_path: Path, ticks: int = 300, **params: Any) -> tuple[JsonlSink, di
         for _ in range(ticks):
             hub.publish_world(town.tick + 1, town.step())
             if town.tick % 10 == 0:
-                hub.flush(5)
+                hub.flush(60)
         final = json.loads(json.dumps(hub.snapshot))
     return sink, final
 

@@ -15,13 +15,15 @@ pytest.importorskip("townlet.telemetry")
 
 from click.testing import CliRunner, Result
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.cli import townlet
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.telemetry import TelemetryHub, apply_diff
-from townlet.core.telemetry.synthetic import SyntheticTown
 from townlet.telemetry.sinks.jsonl import JsonlParams, JsonlSink
 
 DATA = Path(__file__).parent / "data"
+GUARD_S = 60.0
+"""Longest wait for any one event (a hang guard, never a time window)."""
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -173,9 +175,11 @@ def test_watch_follows_a_growing_log(tmp_path: Path, make_record) -> None:
 
     writer = threading.Thread(target=write_more)
     writer.start()
+    # it stops at the breach on line 3; the idle timeout only guards against a hang
     result = run(
-        "watch", path, "--follow", "--idle-timeout", "0.5", "--poll", "0.02", "--kl-max", "0.12"
-    )
+        "watch", path, "--follow", "--fail-fast", "--idle-timeout", "60", "--poll", "0.02",
+        "--kl-max", "0.12",
+    )  # fmt: skip
     writer.join()
     lines = result.output.splitlines()
     assert [line.split(":")[0] for line in lines[:3]] == [
@@ -282,31 +286,44 @@ def test_replay_paced_into_a_websocket_observer(stream, free_port) -> None:
     path, final = stream
     port = free_port()
     result: list[Any] = []
+    connected, observed = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        connected.wait(GUARD_S)  # the stream waits for its observer
+        observed.wait(seconds)  # paces; the linger ends once the observer has the last world
+
     thread = threading.Thread(
         target=lambda: result.append(
             replay_lines(
-                read_log(path), "websocket", {"port": port}, ticks_per_second=2000, linger_s=0.5
+                read_log(path),
+                "websocket",
+                {"port": port},
+                ticks_per_second=2000,
+                linger_s=GUARD_S,
+                sleep=sleep,
             )
         )
     )
     thread.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + GUARD_S
     while True:
         try:
-            client = connect(f"ws://127.0.0.1:{port}", open_timeout=1)
+            client = connect(f"ws://127.0.0.1:{port}", open_timeout=GUARD_S)
             break
         except OSError:
             assert time.monotonic() < deadline
-            time.sleep(0.01)
+            time.sleep(0.01)  # the replay is still starting its server
+    connected.set()
     state: dict[str, Any] | None = None
     with client:
         while state is None or state["tick"] < final["tick"]:
-            payload = json.loads(client.recv(timeout=5))
+            payload = json.loads(client.recv(timeout=GUARD_S))
             if payload["payload_type"] == "world_snapshot":
                 state = payload
             elif payload["payload_type"] == "world_diff" and state is not None:
                 state = apply_diff(state, payload)
-    thread.join(10)
+    observed.set()
+    thread.join(GUARD_S)
     assert state == final
     assert result[0].health.ok
 

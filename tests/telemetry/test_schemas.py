@@ -11,11 +11,11 @@ import pytest
 
 pytest.importorskip("townlet.telemetry")
 
+from tools.synthetic_town import SyntheticTown, vocabulary
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.telemetry import TelemetryHub
 from townlet.core.telemetry.health import SinkHealth
-from townlet.core.telemetry.synthetic import SyntheticTown
-from townlet.telemetry.payloads import SinkHealthModel
+from townlet.telemetry.payloads import Agent, Job, SinkHealthModel
 from townlet.telemetry.schema import (
     SCHEMA_MODELS,
     check_schemas,
@@ -38,6 +38,14 @@ def test_schema_files_match_the_models(directory: Path) -> None:
     assert len(list(directory.glob("*.schema.json"))) == len(SCHEMA_MODELS) == 9
 
 
+def test_agent_fields_name_the_values_the_town_emits() -> None:
+    vocab = vocabulary()
+    option = Agent.model_fields["option"].description or ""
+    state = Job.model_fields["state"].description or ""
+    assert all(name in option for name in vocab.options), option
+    assert all(name in state for name in vocab.shift_states), state
+
+
 def test_health_model_follows_the_core_dataclass() -> None:
     fields = [f.name for f in dataclasses.fields(SinkHealth)]
     assert list(SinkHealthModel.model_fields) == fields
@@ -54,7 +62,8 @@ def _stream(recording_sink: Any, make_record: Any, privacy: bool) -> list[dict[s
             if town.tick % 40 == 0:
                 hub.publish_metrics(town.tick, world["kpis"], scope="day")
                 hub.publish_narration(
-                    town.tick, [{"category": "c", "text": "hi", "agents": list(world["agents"])}]
+                    town.tick,
+                    [{"category": "new_arrival", "text": "hi", "agents": list(world["agents"])}],
                 )
         for version in ("1.0", "1.1", "1.2"):
             hub.publish_training_epoch(make_record(version, epoch=int(version[-1]) + 1))
@@ -81,9 +90,12 @@ def test_every_emitted_payload_validates(recording_sink, make_record, privacy: b
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda p: p["agents"]["a0"]["needs"].update(hunger=1.5), "agents.a0.needs.hunger"),
+        (
+            lambda p: p["agents"]["agent_000"]["needs"].update(hunger=1.5),
+            "agents.agent_000.needs.hunger",
+        ),
         (lambda p: p.update(weather="foggy"), "weather"),
-        (lambda p: p["agents"]["a0"].update(mood="happy"), "agents.a0"),
+        (lambda p: p["agents"]["agent_000"].update(mood="happy"), "agents.agent_000"),
         (lambda p: p["events"].append({"kind": "x", "agent": None, "deep": {}}), "events.0"),
         (lambda p: p.pop("kpis"), "kpis"),
     ],

@@ -16,10 +16,10 @@ pytest.importorskip("townlet.telemetry")
 from click.testing import CliRunner
 from websockets.sync.client import connect
 
+from tools.synthetic_town import SyntheticTown
 from townlet.core.cli import townlet
 from townlet.core.config import load_config
 from townlet.core.telemetry import TelemetryHub, apply_diff
-from townlet.core.telemetry.synthetic import SyntheticTown
 
 CONFIG = """\
 extends: builtin:default
@@ -30,6 +30,8 @@ telemetry:
     - name: {name}
       params: {params}
 """
+GUARD_S = 60.0
+"""Longest wait for any one event (a hang guard, never a time window)."""
 
 
 def _rebuild(lines: list[bytes | str]) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def test_same_config_three_transports(tmp_path: Path, free_port) -> None:
     config.write_text(CONFIG.format(name="tcp", params=f"{{port: {server.getsockname()[1]}}}"))
     assert CliRunner().invoke(townlet, ["validate", str(config)]).exit_code == 0
     health = _run_town(config)
-    receiver.join(10)
+    receiver.join(GUARD_S)
     server.close()
     finals["tcp"] = _rebuild(received)
     assert health.ok
@@ -96,21 +98,24 @@ def test_same_config_three_transports(tmp_path: Path, free_port) -> None:
     config.write_text(CONFIG.format(name="websocket", params=f"{{port: {port}}}"))
     assert CliRunner().invoke(townlet, ["validate", str(config)]).exit_code == 0
     messages: list[str] = []
+    readers: list[threading.Thread] = []
 
     def observe(hub: TelemetryHub) -> None:
-        client = connect(f"ws://127.0.0.1:{port}", open_timeout=5)
+        client = connect(f"ws://127.0.0.1:{port}", open_timeout=GUARD_S)
 
         def read() -> None:
             with client:
                 try:
                     while True:
-                        messages.append(str(client.recv(timeout=10)))
+                        messages.append(str(client.recv(timeout=GUARD_S)))
                 except Exception:  # closed by the sink at stop
                     return
 
-        threading.Thread(target=read, daemon=True).start()
+        readers.append(threading.Thread(target=read, daemon=True))
+        readers[0].start()
 
     health = _run_town(config, observe)
+    readers[0].join(GUARD_S)  # it has read everything the sink sent before closing
     finals["websocket"] = _rebuild([m for m in messages if '"payload_type":"health"' not in m])
     assert health.ok
 

@@ -88,7 +88,7 @@ def test_hot_reload_swaps_atomically_or_keeps_the_old(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duration"):
         world.reload_affordances(bad)
     assert world.affordances is old
-    text = world.config.world.affordances.read_text().replace("duration: 30", "duration: 25")
+    text = world.settings.affordances.read_text().replace("duration: 30", "duration: 25")
     checksum = world.reload_affordances(write(tmp_path, text, "new.yaml"))
     assert checksum != old.checksum
     assert world.affordances.duration[world.affordances.index("shower")] == 25
@@ -101,7 +101,7 @@ def test_reload_drops_affordances_that_vanished(tmp_path: Path) -> None:
     while not (world.agents.aff == sleep).any():
         world.step(policy.act(world))
     sleeper = int((world.agents.aff == sleep).nonzero()[0][0])
-    text = world.config.world.affordances.read_text().replace("id: sleep", "id: doze")
+    text = world.settings.affordances.read_text().replace("id: sleep", "id: doze")
     world.reload_affordances(write(tmp_path, text, "renamed.yaml"))
     assert world.agents.aff[sleeper] == -1
     assert world.objects.holder[world.agents.bed[sleeper]] == -1

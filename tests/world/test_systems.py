@@ -39,8 +39,8 @@ def test_on_time_arrival_pays_wage_and_bonus() -> None:
     lead = world.tick - int(a.reached_at[0])
     run_scripted(world, 1)
     assert a.shift_state[0] == ShiftState.ON_TIME
-    window = world.clock.ticks_from_minutes(world.config.world.jobs.bonus_window_minutes)
-    bonus = round(world.config.world.jobs.punctuality_bonus * MILLS * max(0.0, 1 - lead / window))
+    window = world.clock.ticks_from_minutes(world.settings.jobs.bonus_window_minutes)
+    bonus = round(world.settings.jobs.punctuality_bonus * MILLS * max(0.0, 1 - lead / window))
     assert int(a.wallet[0]) - before == int(world.job_wage[a.job[0]]) + bonus
 
 
@@ -48,7 +48,7 @@ def test_late_arrival() -> None:
     world = make_world()
     a = world.agents
     start = int(world.job_start[a.job[0]])
-    grace = world.clock.ticks_from_minutes(world.config.world.jobs.grace_minutes)
+    grace = world.clock.ticks_from_minutes(world.settings.jobs.grace_minutes)
     advance_to(world, start + grace + 5)
     assert a.shift_state[0] == ShiftState.PENDING
     world.teleport(0, *next_to_desk(world, 0))
@@ -64,7 +64,7 @@ def test_absent_withholds_wages() -> None:
     world = make_world()
     a = world.agents
     start = int(world.job_start[a.job[0]])
-    absent = world.clock.ticks_from_minutes(world.config.world.jobs.absent_after_minutes)
+    absent = world.clock.ticks_from_minutes(world.settings.jobs.absent_after_minutes)
     advance_to(world, start + absent + 1)
     assert (a.shift_state[a.job == a.job[0]] == ShiftState.ABSENT).all()
     assert not world.action_masks()[0, Option.GO_TO_WORK]
@@ -77,7 +77,7 @@ def test_midnight_rent_restock_and_arrears() -> None:
     a = world.agents
     a.wallet[0] = 500  # 0.5, less than the rent of 2.0
     world.economy.ledger["starting_money"] -= (
-        int(world.config.world.economy.starting_money * MILLS) - 500
+        int(world.settings.economy.starting_money * MILLS) - 500
     )
     cafe = world.economy.shop_places.index("cafe")
     world.economy.stock[cafe, 1] = 0
@@ -103,7 +103,7 @@ def test_water_cut_mid_shower_releases_the_user() -> None:
     world.step(options)
     assert world.agents.aff[0] == -1
     assert world.objects.holder[o] == -1
-    assert world.option_status[0] == OptionStatus.FAILED
+    assert world.agents.option_status[0] == OptionStatus.FAILED
     assert world.kpi.failures["water_out"] == 1
     assert violations(world) == []
 
@@ -125,7 +125,7 @@ def test_commitment_window_holds_an_option() -> None:
     options[:] = Option.SHOP_GROCERIES
     world.step(options)
     assert (world.agents.option == Option.SLEEP).all()
-    advance_to(world, world.config.world.commit_window + 1, options)
+    advance_to(world, world.settings.commit_window + 1, options)
     assert (world.agents.option == Option.SHOP_GROCERIES).all()
 
 
@@ -161,7 +161,7 @@ def test_hooks_fire_through_pluggy() -> None:
 
         @hookimpl
         def on_need_threshold(self, world, tick, agent_id, need, value):
-            assert value < world.config.world.needs.threshold
+            assert value < world.settings.needs.threshold
             self._count("on_need_threshold")
 
         @hookimpl
@@ -196,8 +196,8 @@ def test_an_agent_out_of_energy_faints_where_it_stands() -> None:
     a.needs[slot, 2] = 1e-5
     world.step(np.full(world.n_agents, Option.WAIT))
     assert [e["kind"] for e in world.events if e["agent"] == world.agent_ids[slot]] == ["faint"]
-    assert a.needs[slot, 2] == np.float32(world.config.world.needs.faint_energy)
-    assert a.stall_until[slot] == world.tick - 1 + world.config.world.needs.faint_ticks
+    assert a.needs[slot, 2] == np.float32(world.settings.needs.faint_energy)
+    assert a.stall_until[slot] == world.tick - 1 + world.settings.needs.faint_ticks
     assert a.target[slot] == -1 and a.aff[slot] == -1
     run_scripted(world, 30)
     assert (a.xy[slot] == xy).all()  # lies where it fell
@@ -242,5 +242,5 @@ def test_a_queued_agent_cut_off_by_a_closure_fails_instead_of_reserving() -> Non
     world.step(a.option.copy())
     assert world.objects.holder[o] != slot
     assert world.kpi.failures["unreachable"] == 1
-    assert world.option_status[slot] == OptionStatus.FAILED
+    assert world.agents.option_status[slot] == OptionStatus.FAILED
     assert a.queue_obj[slot] == -1

@@ -96,6 +96,4 @@ def test_collapse_counts_compare_like_a_town_alone_when_limits_differ() -> None:
         world.agents.needs[0, 0] = np.float32(1.0) - np.float32(0.6)  # deficit == f32(0.6)
     count_danger(TownRows(together))
     count_danger(TownRows((alone,)))
-    np.testing.assert_array_equal(
-        together[0].lifecycle.collapse_ticks, alone.lifecycle.collapse_ticks
-    )
+    np.testing.assert_array_equal(together[0].agents.collapse_ticks, alone.agents.collapse_ticks)

@@ -23,7 +23,7 @@ def test_scripted_citizens_thrive_in_the_default_town(seed: int) -> None:
     a = world.agents
     assert problems == []
     assert a.alive.all()
-    healthy = world.kpi.ok_ticks / world.kpi.alive_ticks
+    healthy = world.agents.ok_ticks / world.agents.alive_ticks
     assert healthy.min() >= 0.90, healthy
     attendance = a.present_ticks[a.job >= 0] / a.scheduled_ticks[a.job >= 0]
     assert attendance.min() >= 0.90, attendance

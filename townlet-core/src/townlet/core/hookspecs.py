@@ -8,16 +8,18 @@ group::
     my_listener = "my_pkg.listener"
 
 Hooks observe: their return values are ignored and they must not mutate the
-world arrays they are shown (the ``world`` argument is a read-only view).
+world they are shown: ``world`` is the town as a read-only
+:class:`~townlet.core.ports.WorldView` (agent columns, agent ids, objects,
+map, clock, weather, utilities, prices, this tick's events).
 Agent ids are the stable string ids used in telemetry; ``tick`` is the tick
 being simulated when the hook fires.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pluggy
+
+from townlet.core.ports import WorldView
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -29,7 +31,7 @@ hookimpl = pluggy.HookimplMarker("townlet")
 
 
 @hookspec
-def on_tick(world: Any, tick: int) -> None:
+def on_tick(world: WorldView, tick: int) -> None:
     """After every system of the tick has run, before telemetry is emitted.
 
     :param world: the read-only world view.
@@ -41,7 +43,7 @@ def on_tick(world: Any, tick: int) -> None:
 
 
 @hookspec
-def on_agent_spawn(world: Any, tick: int, agent_id: str, reason: str) -> None:
+def on_agent_spawn(world: WorldView, tick: int, agent_id: str, reason: str) -> None:
     """When an agent enters town (initial population or a replacement).
 
     :param reason: ``initial``, ``replacement`` or ``console``.
@@ -49,7 +51,7 @@ def on_agent_spawn(world: Any, tick: int, agent_id: str, reason: str) -> None:
 
 
 @hookspec
-def on_agent_exit(world: Any, tick: int, agent_id: str, reason: str) -> None:
+def on_agent_exit(world: WorldView, tick: int, agent_id: str, reason: str) -> None:
     """When an agent leaves town for good.
 
     :param reason: ``collapse``, ``eviction``, ``unemployment``, ``neglect``,
@@ -58,7 +60,9 @@ def on_agent_exit(world: Any, tick: int, agent_id: str, reason: str) -> None:
 
 
 @hookspec
-def on_agent_near_death(world: Any, tick: int, agent_id: str, need: str, deficit: float) -> None:
+def on_agent_near_death(
+    world: WorldView, tick: int, agent_id: str, need: str, deficit: float
+) -> None:
     """When an agent's need deficit first enters the collapse danger zone.
 
     :param need: ``hunger``, ``hygiene`` or ``energy``.
@@ -67,7 +71,7 @@ def on_agent_near_death(world: Any, tick: int, agent_id: str, need: str, deficit
 
 
 @hookspec
-def on_need_threshold(world: Any, tick: int, agent_id: str, need: str, value: float) -> None:
+def on_need_threshold(world: WorldView, tick: int, agent_id: str, need: str, value: float) -> None:
     """When a need falls below the configured threshold (once per crossing).
 
     :param value: the need's value after decay this tick, in [0, 1].
@@ -79,21 +83,21 @@ def on_need_threshold(world: Any, tick: int, agent_id: str, need: str, value: fl
 
 @hookspec
 def on_affordance_before(
-    world: Any, tick: int, agent_id: str, affordance: str, object_id: str
+    world: WorldView, tick: int, agent_id: str, affordance: str, object_id: str
 ) -> None:
     """When an agent starts an affordance, after its preconditions passed."""
 
 
 @hookspec
 def on_affordance_after(
-    world: Any, tick: int, agent_id: str, affordance: str, object_id: str
+    world: WorldView, tick: int, agent_id: str, affordance: str, object_id: str
 ) -> None:
     """When an affordance completes and its effects have been applied."""
 
 
 @hookspec
 def on_affordance_fail(
-    world: Any, tick: int, agent_id: str, affordance: str, object_id: str, reason: str
+    world: WorldView, tick: int, agent_id: str, affordance: str, object_id: str, reason: str
 ) -> None:
     """When an affordance is cut short (utility failure, timeout, interruption).
 
@@ -106,7 +110,7 @@ def on_affordance_fail(
 
 @hookspec
 def on_conflict(
-    world: Any, tick: int, kind: str, agent_id: str, other_id: str, intensity: float
+    world: WorldView, tick: int, kind: str, agent_id: str, other_id: str, intensity: float
 ) -> None:
     """When a queue or work conflict happens between two agents.
 
@@ -119,7 +123,7 @@ def on_conflict(
 
 
 @hookspec
-def on_quit_job(world: Any, tick: int, agent_id: str, reason: str) -> None:
+def on_quit_job(world: WorldView, tick: int, agent_id: str, reason: str) -> None:
     """When an agent loses or leaves its job.
 
     :param reason: ``rage_quit``, ``fired`` or ``absent``.
@@ -130,17 +134,17 @@ def on_quit_job(world: Any, tick: int, agent_id: str, reason: str) -> None:
 
 
 @hookspec
-def on_price_change(world: Any, tick: int, item: str, old: float, new: float) -> None:
+def on_price_change(world: WorldView, tick: int, item: str, old: float, new: float) -> None:
     """When the price of a shop item changes (restock, perturbation, console)."""
 
 
 @hookspec
-def on_weather_change(world: Any, tick: int, old: str, new: str) -> None:
+def on_weather_change(world: WorldView, tick: int, old: str, new: str) -> None:
     """When the weather changes between ``sunny``, ``rainy`` and ``cold``."""
 
 
 @hookspec
-def on_power_cut(world: Any, tick: int, utility: str, on: bool) -> None:
+def on_power_cut(world: WorldView, tick: int, utility: str, on: bool) -> None:
     """When a utility goes down or comes back.
 
     :param utility: ``power`` or ``water``.

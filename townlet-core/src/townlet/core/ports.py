@@ -1,47 +1,154 @@
-"""The plugin ports: what each kind of plugin must provide.
+"""The plugin ports: what each kind of plugin must provide, and what it is shown.
 
 A plugin is a class registered under one of the entry-point groups in
 :mod:`townlet.core.registry`. The registry builds it as ``cls(params)`` where
 ``params`` is an instance of the class's ``Params`` model (pydantic v2,
-``extra="forbid"``), after checking that the class declares a compatible
-``plugin_api_version``.
+``extra="forbid"``; subclass :class:`PluginParams`), after checking that the
+class declares a compatible ``plugin_api_version``.
+
+Plugins read the towns through read-only views: :class:`RowsView` (one town
+or a vector env's towns, agent slots end to end as rows) with its
+:class:`AgentColumns`, :class:`WorldView` (one town, for hooks) and
+:class:`RewardContextView` (what a reward stage sees), plus named column
+constants (:data:`HUNGER`, :data:`RAW_FOOD`, :data:`POWER`, …). Optional
+capabilities (:class:`BatchPolicy`, :class:`TaggedStage`, the sink extras)
+are small protocols of their own, checked with ``isinstance``.
 
 The protocols are structural: a plugin never needs to import or subclass
 anything from here, although importing them for type checking is encouraged.
+This module imports nothing of the simulation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from townlet.core.columns import (
+    AMBITION,
+    CLEAN_CLOTHES,
+    ENERGY,
+    EXTROVERSION,
+    FORGIVENESS,
+    HUNGER,
+    HYGIENE,
+    ITEMS,
+    MEAL,
+    MILLS,
+    NEEDS,
+    OBJECT_TYPES,
+    OPTION_ACTIVE,
+    OPTION_DONE,
+    OPTION_FAILED,
+    OPTIONS,
+    POWER,
+    RAW_FOOD,
+    SHIFT_STATES,
+    TIES,
+    TRAITS,
+    UTILITIES,
+    WATER,
+    WEATHERS,
+    WORK,
+    AgentColumns,
+    ObjectColumns,
+    X,
+    Y,
+)
+from townlet.core.views import (
+    AffordancesView,
+    ClockView,
+    EconomyView,
+    PathFieldsView,
+    RowsView,
+    RunConfigView,
+    TownMapView,
+    WorldView,
+)
 
 if TYPE_CHECKING:
     from townlet.core.observations.spec import ObservationSpec
-    from townlet.core.rewards.context import RewardContext
 
 __all__ = [
+    "AMBITION",
+    "CLEAN_CLOTHES",
+    "ENERGY",
+    "EXTROVERSION",
+    "FORGIVENESS",
+    "HUNGER",
+    "HYGIENE",
+    "ITEMS",
+    "MEAL",
+    "MILLS",
+    "NEEDS",
+    "OBJECT_TYPES",
+    "OPTIONS",
+    "OPTION_ACTIVE",
+    "OPTION_DONE",
+    "OPTION_FAILED",
     "PLUGIN_API_VERSION",
+    "POWER",
+    "RAW_FOOD",
+    "SHIFT_STATES",
+    "TIES",
+    "TRAITS",
+    "UTILITIES",
+    "WATER",
+    "WEATHERS",
+    "WORK",
+    "AffordancesView",
+    "AgentColumns",
+    "BatchPolicy",
+    "BatchingSink",
+    "ClockView",
+    "EconomyView",
+    "FlushingSink",
+    "HealthReportingSink",
+    "ObjectColumns",
     "ObservationEncoder",
+    "PathFieldsView",
     "Plugin",
+    "PluginParams",
     "Policy",
+    "RewardContextView",
     "RewardStage",
+    "RowsSnapshot",
+    "RowsView",
+    "RunConfigView",
     "Scenario",
+    "TaggedStage",
     "TelemetryEvent",
     "TelemetrySink",
+    "TickFactsView",
+    "TownMapView",
     "TrainingContext",
     "TrainingStrategy",
+    "TransportHealth",
+    "WorldBoundSink",
+    "WorldSource",
     "WorldView",
+    "X",
+    "Y",
 ]
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "2.0"
 """Version of this contract. Plugins declare the version they were built for;
-the registry refuses a plugin whose major version differs."""
+the registry refuses a plugin whose major version differs. 2.0: encoders
+encode a :class:`RowsView` (one town or many) instead of a world."""
+
+
+class PluginParams(BaseModel):
+    """Base of a plugin's ``Params`` model: unknown keys are refused and instances
+    are frozen. Give every field a ``Field(description=...)`` stating its bounds;
+    ``townlet plugins show NAME`` prints them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @runtime_checkable
@@ -49,34 +156,23 @@ class Plugin(Protocol):
     """Members every plugin class carries, whatever its port."""
 
     Params: ClassVar[type[BaseModel]]
-    """Pydantic model of the plugin's parameters (``extra="forbid"``, frozen).
-    Its field descriptions are shown by ``townlet plugins show``."""
+    """Pydantic model of the plugin's parameters (``extra="forbid"``, frozen):
+    best a :class:`PluginParams` subclass. Its field descriptions are shown by
+    ``townlet plugins show``."""
 
     plugin_api_version: ClassVar[str]
     """The :data:`PLUGIN_API_VERSION` the plugin was written against."""
 
 
-@runtime_checkable
-class WorldView(Protocol):
-    """Read-only view of a running town handed to encoders, stages and policies."""
-
-    @property
-    def tick(self) -> int:
-        """Ticks simulated since the town started."""
-        ...
-
-    @property
-    def n_agents(self) -> int:
-        """Number of agent slots (living or not) in the state arrays."""
-        ...
+# -- observation encoders ------------------------------------------------------
 
 
 @runtime_checkable
 class ObservationEncoder(Plugin, Protocol):
-    """Turns the world into per-agent observation arrays.
+    """Turns the towns into per-row observation arrays.
 
     Built-ins: ``full``, ``hybrid`` (the default) and ``compact`` in
-    :mod:`townlet.core.observations`.
+    :mod:`townlet.core.observations.encoders`.
     """
 
     @property
@@ -88,22 +184,156 @@ class ObservationEncoder(Plugin, Protocol):
 
     def encode(
         self,
-        world: WorldView,
+        rows: RowsView,
         out: MutableMapping[str, npt.NDArray[Any]] | None = None,
     ) -> Mapping[str, npt.NDArray[Any]]:
-        """Encode every agent slot of ``world`` in one call.
+        """Encode every row of ``rows`` (one town, or a vector env's towns end to
+        end) in one call.
 
         Returns one contiguous array per spec component whose first axis is
-        the agent slot (rows of empty slots are zeros). When ``out`` is given
-        (preallocated arrays, e.g. slices of a batch buffer of many towns) the
-        values are written into it and it is returned. Must not mutate the
-        world.
-
-        An encoder may also offer ``encode_many(worlds, out=None)``, encoding
-        several towns of one geometry with their slots end to end; the vector
-        env uses it when present (the built-ins have it) and otherwise calls
-        :meth:`encode` once per town.
+        the row (rows of empty slots are zeros). When ``out`` is given
+        (preallocated arrays, e.g. slices of a batch buffer) the values are
+        written into it and it is returned. Must not mutate the towns.
         """
+        ...
+
+
+# -- reward stages ---------------------------------------------------------------
+
+
+class RowsSnapshot(Protocol):
+    """Per-row state copied at the end of the previous tick (or at reset)."""
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """``[N]`` agent id of each row then (``""`` when empty)."""
+        ...
+
+    @property
+    def alive(self) -> npt.NDArray[np.bool_]:
+        """``[N]`` bool: alive then."""
+        ...
+
+    @property
+    def needs(self) -> npt.NDArray[np.float32]:
+        """``[N, 3]`` float32 needs then."""
+        ...
+
+    @property
+    def present_ticks(self) -> npt.NDArray[np.int64]:
+        """``[N]`` int64 ``agents.present_ticks`` then."""
+        ...
+
+    @property
+    def shift_state(self) -> npt.NDArray[np.int8]:
+        """``[N]`` int8 ``agents.shift_state`` then."""
+        ...
+
+
+class TickFactsView(Protocol):
+    """Facts of the tick just simulated, derived once for every stage (arrays over rows)."""
+
+    @property
+    def before(self) -> RowsSnapshot:
+        """State at the end of the previous tick (or at reset)."""
+        ...
+
+    @property
+    def acted(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: the row's agent was alive before the tick (it is rewarded)."""
+        ...
+
+    @property
+    def alive(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: alive after the tick."""
+        ...
+
+    @property
+    def exited(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: the agent left town during the tick."""
+        ...
+
+    @property
+    def spawned(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: a newcomer arrived in the slot during the tick."""
+        ...
+
+    @property
+    def fresh(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: the row's town began a new episode just before this tick; a stage
+        keeping per-row state starts these rows afresh."""
+        ...
+
+    @property
+    def stayed(self) -> npt.NDArray[np.bool_]:
+        """``[N]``: ``acted & ~exited``."""
+        ...
+
+    @property
+    def exit_reasons(self) -> Mapping[int, str]:
+        """Row → exit reason (``collapse``, ``eviction``, …; ``unknown`` if not logged)."""
+        ...
+
+    @property
+    def events(self) -> Mapping[str, Sequence[tuple[int, Mapping[str, Any]]]]:
+        """This tick's events by kind, as ``(row of its agent or -1, event)``."""
+        ...
+
+    @property
+    def deficit(self) -> npt.NDArray[np.float32]:
+        """``[N, 3]`` float32 need deficits (1 − value) after the tick."""
+        ...
+
+    @property
+    def deficit_before(self) -> npt.NDArray[np.float32]:
+        """``[N, 3]`` float32 need deficits before the tick."""
+        ...
+
+    @property
+    def worst_deficit(self) -> npt.NDArray[np.float32]:
+        """``[N]`` float32 largest need deficit of each row after the tick."""
+        ...
+
+    def of_kind(self, kind: str) -> Sequence[tuple[int, Mapping[str, Any]]]:
+        """Events of one kind (empty when none)."""
+        ...
+
+
+class RewardContextView(Protocol):
+    """What a reward stage's ``compute`` reads (never writes)."""
+
+    @property
+    def towns(self) -> RowsView:
+        """The town(s) rewarded as rows: ``towns.agents.needs`` is ``[N, 3]``."""
+        ...
+
+    @property
+    def facts(self) -> TickFactsView:
+        """Facts of the tick just simulated."""
+        ...
+
+    @property
+    def total(self) -> npt.NDArray[np.float32]:
+        """``[N]`` sum of the contributions of the stages before this one (read-only)."""
+        ...
+
+    @property
+    def breakdown(self) -> Mapping[str, npt.NDArray[np.float32]]:
+        """``[N]`` contribution of each earlier stage, by label."""
+        ...
+
+    @property
+    def tags(self) -> Mapping[str, frozenset[str]]:
+        """Tags of each earlier stage, by label."""
+        ...
+
+    @property
+    def n(self) -> int:
+        """Rows ``N``."""
+        ...
+
+    def tagged(self, tag: str) -> npt.NDArray[np.float32]:
+        """``[N]`` sum so far of the stages carrying ``tag`` (read-only)."""
         ...
 
 
@@ -111,13 +341,12 @@ class ObservationEncoder(Plugin, Protocol):
 class RewardStage(Plugin, Protocol):
     """One named term (or guardrail) of the reward pipeline.
 
-    Stages run in the configured order; each returns its per-agent
+    Stages run in the configured order; each returns its per-row
     contribution, which the pipeline adds to the running total and records in
     the per-stage breakdown. A *guardrail* is a stage whose contribution
-    corrects the total so far (e.g. clipping). A stage may declare a class
-    attribute ``tags: frozenset[str]`` (``"social"``: switched off by the
-    deficit-floor guardrail; ``"terminal"``: exempt from the per-tick clip).
-    Built-ins live in :mod:`townlet.core.rewards`.
+    corrects the total so far (e.g. clipping). Built-ins live in
+    :mod:`townlet.core.rewards` (they subclass
+    :class:`~townlet.core.rewards.RewardStageBase`; a plugin need not).
 
     The pipeline rewards one town or all the towns of a vector env at once,
     their agent slots end to end as *rows*; a stage sees only rows. A stage
@@ -126,15 +355,24 @@ class RewardStage(Plugin, Protocol):
     ``ctx.facts.spawned`` (a newcomer took the slot).
     """
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
-        """Return this stage's ``[rows]`` contribution for the tick just simulated.
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
+        """Return this stage's ``[N]`` contribution for the tick just simulated.
 
-        ``ctx`` holds the towns as rows (``ctx.towns.agents.needs``), facts
-        about the tick (exits, spawns, needs before and after, events by
-        row), the running total and the breakdown of earlier stages. Must
-        not mutate ``ctx`` or the world; may update the stage's own state.
+        Must not mutate ``ctx`` or the towns; may update the stage's own state.
         """
         ...
+
+
+@runtime_checkable
+class TaggedStage(Protocol):
+    """Optional: a reward stage that carries tags (``social``: switched off by the
+    deficit-floor guardrail; ``terminal``: exempt from the per-tick clip)."""
+
+    tags: ClassVar[frozenset[str]]
+    """The stage's tags."""
+
+
+# -- policies -------------------------------------------------------------------------
 
 
 @runtime_checkable
@@ -146,8 +384,21 @@ class Policy(Plugin, Protocol):
         ...
 
     def act(self, world: WorldView) -> npt.NDArray[np.int64]:
-        """Return one option id per agent slot (ignored for empty slots)."""
+        """Return one option id (index into :data:`OPTIONS`) per agent slot
+        (ignored for empty slots)."""
         ...
+
+
+@runtime_checkable
+class BatchPolicy(Protocol):
+    """Optional: a policy that decides for many towns in one call."""
+
+    def act_many(self, rows: RowsView) -> npt.NDArray[np.int64]:
+        """One option id per row; equal to :meth:`Policy.act` of each town, concatenated."""
+        ...
+
+
+# -- telemetry sinks ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +410,47 @@ class TelemetryEvent:
     ``training_epoch`` or ``health``."""
     tick: int
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TransportHealth:
+    """Returned by a sink's optional ``health()`` method.
+
+    The hub calls ``health()`` (when a sink has one, see
+    :class:`HealthReportingSink`) to fill the transport fields of the sink's
+    :class:`~townlet.core.telemetry.SinkHealth`; a sink without it counts as
+    connected while it runs.
+    """
+
+    connected: bool
+    """Whether the transport can deliver right now (socket open, file open, server up)."""
+    last_error: str | None = None
+    """The latest transport error, even one the sink recovered from."""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    """Small JSON-able extras: address, clients, reconnects, current file, ..."""
+
+
+@runtime_checkable
+class WorldSource(Protocol):
+    """The whole world, for a sink whose consumer has no base to apply diffs to (a
+    new client mid-stream); see :mod:`townlet.core.telemetry.world_source`."""
+
+    def observe(self, event: TelemetryEvent) -> None:
+        """Note one message the sink handled, in stream order (non-world ones are ignored)."""
+        ...
+
+    def snapshot_now(self) -> Mapping[str, Any] | None:
+        """The ``world_snapshot`` payload as of the last observed world message, or None
+        if it cannot be had without waiting (then :meth:`request_snapshot`)."""
+        ...
+
+    def latest(self) -> Mapping[str, Any] | None:
+        """The freshest ``world_snapshot`` payload known, or None before any."""
+        ...
+
+    def request_snapshot(self) -> None:
+        """Ask for the next world message to be a full snapshot."""
+        ...
 
 
 @runtime_checkable
@@ -176,6 +468,47 @@ class TelemetrySink(Plugin, Protocol):
     def stop(self) -> None:
         """Flush and release resources. Called once; idempotent."""
         ...
+
+
+@runtime_checkable
+class BatchingSink(Protocol):
+    """Optional: a sink that takes a batch of queued events in one call (used
+    instead of ``emit`` when present)."""
+
+    def emit_batch(self, events: Sequence[TelemetryEvent]) -> int | None:
+        """Deliver ``events`` in order; return how many were taken (None: all)."""
+        ...
+
+
+@runtime_checkable
+class FlushingSink(Protocol):
+    """Optional: a sink that can push out what it buffers without stopping."""
+
+    def flush(self) -> None:
+        """Write out buffered data; called when the sink's queue has been idle a moment."""
+        ...
+
+
+@runtime_checkable
+class HealthReportingSink(Protocol):
+    """Optional: a sink that reports the state of its transport."""
+
+    def health(self) -> TransportHealth:
+        """Whether it can deliver now, its last error and small extras."""
+        ...
+
+
+@runtime_checkable
+class WorldBoundSink(Protocol):
+    """Optional: a sink whose consumers may need the whole world (a snapshot on
+    connect); the hub binds a world source before starting it."""
+
+    def bind_world(self, source: WorldSource) -> None:
+        """Keep ``source`` for the sink's lifetime."""
+        ...
+
+
+# -- training and scenarios ------------------------------------------------------------
 
 
 @runtime_checkable

@@ -21,7 +21,6 @@ Environment switches:
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata as md
 import os
 import re
@@ -34,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from townlet.core import ports
-from townlet.core._validation import format_validation_error
+from townlet.core._validation import format_validation_error, nearest
 from townlet.core.catalogue import FIRST_PARTY
 from townlet.core.errors import (
     PluginError,
@@ -284,7 +283,7 @@ class Registry:
         try:
             return cls.Params.model_validate(dict(params or {}))  # type: ignore[no-any-return]
         except ValidationError as exc:
-            detail = format_validation_error(exc, prefix=("params",))
+            detail = format_validation_error(exc, model=cls.Params, prefix=("params",))
             what = f"{info.port.singular} {info.name!r} ({info.provider})"
             raise PluginParamsError(f"Invalid params for {what}:\n{detail}") from exc
 
@@ -314,9 +313,8 @@ class Registry:
                     "ship it in this version."
                 )
         else:
-            close = difflib.get_close_matches(bare, [*installed, *catalogue], n=1, cutoff=0.6)
-            if close:
-                guess = close[0]
+            guess = nearest(bare, [*installed, *catalogue])
+            if guess is not None:
                 hint = f"Did you mean {guess!r}?"
                 if guess not in installed:
                     dist = catalogue[guess]

@@ -9,6 +9,7 @@ run bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,11 @@ class RngStreams:
         children = np.random.SeedSequence(seed).spawn(len(STREAMS))
         return cls(*(np.random.Generator(np.random.PCG64(c)) for c in children))
 
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """JSON-able bit-generator states (for snapshots)."""
         return {name: getattr(self, name).bit_generator.state for name in STREAMS}
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Restore states produced by :meth:`state`."""
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore states produced by :meth:`state_dict`."""
         for name in STREAMS:
             getattr(self, name).bit_generator.state = state[name]

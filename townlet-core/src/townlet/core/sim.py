@@ -12,9 +12,10 @@ from typing import Any
 
 from townlet.core.config.models import TownletConfig
 from townlet.core.console.bus import ConsoleBus
-from townlet.core.hooks import HookLoadFailure, make_plugin_manager
+from townlet.core.hooks import HookLoadFailure
 from townlet.core.ports import Policy
 from townlet.core.registry import Registry
+from townlet.core.runtime import Runtime, build_runtime
 from townlet.core.snapshots import load_snapshot, save_snapshot
 from townlet.core.telemetry.health import HubHealth
 from townlet.core.telemetry.hub import TelemetryHub
@@ -65,13 +66,16 @@ class Simulation:
         registry: Registry | None = None,
         console: ConsoleBus | None = None,
     ) -> None:
-        registry = registry or Registry()
         self.config = config
-        pm, self.hook_failures = make_plugin_manager(registry)
-        self.world = World.from_config(config, hooks=pm.hook)
-        self.policy: Policy = registry.build("policies", config.policy.name, config.policy.params)
+        self.runtime: Runtime = build_runtime(config, registry, telemetry=True)
+        """Hook plugins, world storage and telemetry hub, as every form of a town wires them."""
+        self.world: World = self.runtime.world()
+        self.policy: Policy = self.runtime.registry.build(
+            "policies", config.policy.name, config.policy.params
+        )
         self.policy.reset(self.world, self.world.rng.policy)
-        self.hub = TelemetryHub.from_config(config.telemetry, registry)
+        assert self.runtime.hub is not None  # requested above
+        self.hub: TelemetryHub = self.runtime.hub
         self._publish = bool(self.hub.sink_names)
         self.console = console
         """Commands queued on this bus apply at the start of each tick."""
@@ -79,7 +83,7 @@ class Simulation:
     @property
     def failures(self) -> list[HookLoadFailure]:
         """Hook plugins that failed to load (skipped)."""
-        return self.hook_failures
+        return list(self.runtime.hook_failures)
 
     def policy_hash(self) -> str:
         """Stable digest of the policy's name and params (recorded in snapshots)."""
@@ -128,8 +132,6 @@ class Simulation:
                     self.hub.publish_world(world.tick, world.observe())
                     if world.tick % day == 0:
                         self.hub.publish_metrics(world.tick, world.kpi_values(), scope="day")
-                if snapshot_every and snapshot_dir is not None and world.tick % snapshot_every == 0:
-                    self.save_snapshot(snapshot_dir)
                 if snapshot_every and snapshot_dir is not None and world.tick % snapshot_every == 0:
                     self.save_snapshot(snapshot_dir)
                 if on_tick is not None:

@@ -6,13 +6,20 @@ A snapshot is a zip archive with three members:
     ``format`` (``townlet-snapshot``), ``schema_version``, ``config_id``,
     ``tick``, ``townlet_version``, ``observation`` (encoder variant and spec
     hash, when known), ``policy`` (name and hash), ``anneal_ratio``,
+    ``affordances_checksum`` (of the manifest in force),
     ``counts`` (living agents, ties, active perturbations) and ``checksum``
     (sha256 of ``arrays.npz`` followed by ``state.json``).
 ``arrays.npz``
-    every state array by name (``agents.needs``, ``relations.trust``, ...).
+    every state array as ``section.key`` (``agents.needs``,
+    ``agents.tie_trust``, ``economy.price``, ...).
 ``state.json``
-    everything else: counters, pending arrivals, active perturbations, the
-    narrator's memory and the three RNG states.
+    everything else, one mapping per section (``world``: tick, weather, agent
+    ids, closures; ``lifecycle``, ``kpi``, ``social``, ``narrator``,
+    ``perturbations``, ``economy``, ``rng``): counters, pending arrivals,
+    active perturbations, the narrator's memory and the three RNG states.
+
+The sections are the world's :meth:`~townlet.core.world.world.World.stateful`
+parts (see :mod:`townlet.core.world.persist`).
 
 Writes go to a temporary file in the target directory, are fsynced and then
 renamed over the target, so a crash never leaves half a snapshot. Loading
@@ -57,7 +64,7 @@ __all__ = [
 ]
 
 FORMAT: Final = "townlet-snapshot"
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 Arrays = dict[str, npt.NDArray[Any]]
 Migration = Callable[[dict[str, Any], Arrays, dict[str, Any]], None]
@@ -82,6 +89,52 @@ def _add_stall_until(header: dict[str, Any], arrays: Arrays, state: dict[str, An
     arrays["agents.stall_until"] = np.zeros_like(arrays["agents.spawned_at"])
     arrays["world.possessed"] = np.zeros_like(arrays["world.employable"])
     state["lifecycle"].setdefault("collapse_deficit", 0.97)
+
+
+_V3_MOVED: Final = {
+    **{f"relations.{k}": f"agents.tie_{k}" for k in ("other", "trust", "familiarity", "rivalry")},
+    **{f"world.{k}": f"agents.{k}" for k in ("option_status", "forced", "employable", "possessed")},
+    **{f"kpi.{k}": f"agents.{k}" for k in ("ok_ticks", "alive_ticks")},
+    **{
+        f"lifecycle.{k}": f"agents.{k.lstrip('_')}"
+        for k in (
+            "collapse_ticks",
+            "neglect_ticks",
+            "unpaid_days",
+            "absent_streak",
+            "jobless_days",
+            "near_death",
+            "_absent_seen",
+            "_shifts_seen",
+        )
+    },
+    "perturbations.last_targeted": "agents.last_targeted",
+}
+"""Arrays version 3 moved into the agent store: old name → new name."""
+_V3_WORLD_KEYS: Final = (
+    "tick",
+    "weather",
+    "serial",
+    "agent_ids",
+    "agent_names",
+    "closures",
+    "event_counts",
+)
+
+
+@migration(from_version=2)
+def _one_agent_store(header: dict[str, Any], arrays: Arrays, state: dict[str, Any]) -> None:
+    """Version 3 keeps every per-slot array in the agent store (``agents.*``), drops
+        the unused ``agents.stage`` and ``agents.last_action``, and gives the world's own
+        values a ``world`` section in ``state.json`` (the manifest checksum, static, moves
+    to the header)."""
+    for old, new in _V3_MOVED.items():
+        if old in arrays:  # else the restore reports it missing
+            arrays[new] = arrays.pop(old)
+    for gone in ("agents.stage", "agents.last_action"):
+        arrays.pop(gone, None)
+    state["world"] = {key: state.pop(key) for key in _V3_WORLD_KEYS if key in state}
+    header["affordances_checksum"] = state.pop("affordances_checksum", None)
 
 
 class SnapshotError(TownletError):
@@ -121,16 +174,17 @@ def save_snapshot(
     header = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "config_id": world.config.config_id,
+        "config_id": world.config_id,
         "tick": world.tick,
         "townlet_version": __version__,
         "observation": observation or {},
-        "policy": policy or {"name": world.config.policy.name},
+        "policy": policy or {},
         "anneal_ratio": anneal_ratio,
+        "affordances_checksum": world.affordances.checksum,
         "counts": {
             "agents": int(world.agents.alive.sum()),
             "slots": world.n_agents,
-            "ties": int((world.relations.other >= 0).sum()),
+            "ties": int((world.agents.tie_other >= 0).sum()),
             "perturbations": len(world.perturbations.active),
         },
         "checksum": _checksum(arrays_blob, state_blob),
@@ -207,10 +261,10 @@ def load_snapshot(world: World, path: Path, *, migrate: bool = False) -> Snapsho
     """
     snap = read_snapshot(path)
     theirs = snap.header.get("config_id")
-    if theirs != world.config.config_id and not migrate:
+    if theirs != world.config_id and not migrate:
         raise SnapshotError(
             f"{path}: snapshot was taken with config_id {theirs!r}, this run is "
-            f"{world.config.config_id!r}; pass --migrate to load it anyway"
+            f"{world.config_id!r}; pass --migrate to load it anyway"
         )
     try:
         restore(world, snap.arrays, snap.state)

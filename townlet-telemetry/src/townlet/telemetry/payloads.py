@@ -67,8 +67,10 @@ class Job(BaseModel):
 
     model_config = _STRICT
 
-    workplace: str | None = Field(description="Object id of the workplace; null when jobless.")
-    state: str = Field(description="Shift state, e.g. 'off', 'commuting', 'on_shift', 'late'.")
+    workplace: str | None = Field(
+        description="Place id of the workplace (office, cafe, ...); null when jobless."
+    )
+    state: str = Field(description="Shift state: off, pending, on_time, late or absent.")
     attendance: float = Field(ge=0, le=1, description="Share of scheduled shift ticks attended.")
 
 
@@ -80,13 +82,21 @@ class Agent(BaseModel):
     name: str
     x: int = Field(ge=0)
     y: int = Field(ge=0)
-    option: str = Field(description="Current option (GetFed, GetClean, GoToWork, ...).")
-    affordance: str | None = Field(description="Affordance being used, if any.")
+    option: str = Field(
+        description="Current option: wait, get_fed, get_clean, go_to_work, shop_groceries, "
+        "sleep or socialise."
+    )
+    affordance: str | None = Field(
+        description="Affordance id being performed (shower, cook, ...), 'work' at the "
+        "workplace; null if none."
+    )
     needs: Needs
     wallet: float
     inventory: Inventory
     job: Job
-    last_event: str | None = Field(description="Short text of the agent's latest event.")
+    last_event: str | None = Field(
+        description="Kind of the agent's latest event this tick (conflict, chat, ...), if any."
+    )
 
 
 class WorldObject(BaseModel):
@@ -97,7 +107,7 @@ class WorldObject(BaseModel):
     type: str = Field(description="bed, fridge, stove, shower, wardrobe, till, desk, shelf, ...")
     x: int = Field(ge=0)
     y: int = Field(ge=0)
-    place: str = Field(description="The place it belongs to (home_1, gym, grocer, ...).")
+    place: str = Field(description="The place it belongs to (home_a, gym, grocer, ...).")
     occupant: AgentId | None = Field(description="Agent holding the reservation, if any.")
     queue: list[AgentId] = Field(description="Agents waiting, first in line first.")
     available: bool = Field(description="False while closed, broken or without power/water.")
@@ -142,7 +152,7 @@ class WorldEvent(BaseModel):
         },
     )
 
-    kind: str = Field(description="queue_conflict, chat, agent_exit, price_change, ...")
+    kind: str = Field(description="conflict, chat, shared_meal, exit, hired, late, weather, ...")
     agent: AgentId | None = Field(description="The agent the event is about, if any.")
     other: AgentId | None = Field(None, description="A second agent involved, if any.")
 
@@ -159,7 +169,7 @@ class NarrationItem(BaseModel):
 
     model_config = _STRICT
 
-    category: str
+    category: str = Field(description="first_clash, argument, left_town, new_arrival, ...")
     text: str
     agents: list[AgentId] = Field(description="Agents the line is about (click to focus).")
 

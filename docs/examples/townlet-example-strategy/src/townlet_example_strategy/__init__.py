@@ -14,13 +14,11 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from townlet.core.ports import TrainingContext
+from townlet.core.ports import PluginParams, TrainingContext
 
 
-class MyAlgoParams(BaseModel):
+class MyAlgoParams(PluginParams):
     """Parameters of ``my_algo``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     iterations: int = Field(16, ge=1, le=10_000, description="Candidates to try (1..10000).")
     target_window: float = Field(
@@ -42,7 +40,7 @@ class MyAlgo:
     """Random search for a commit window: an example third-party strategy."""
 
     Params: ClassVar[type[BaseModel]] = MyAlgoParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
     name: ClassVar[str] = "my_algo"
     requires_torch: ClassVar[bool] = False
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 from typing import Any
@@ -11,6 +10,7 @@ import click
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from townlet.core._validation import nearest
 from townlet.core.errors import UnknownPluginError
 from townlet.core.ports import PLUGIN_API_VERSION
 from townlet.core.registry import HOOKS_GROUP, PORTS, PluginInfo, Registry
@@ -87,8 +87,8 @@ def show_plugin(name: str, port_key: str | None) -> None:
     matches = [i for i in registry.find_all(name) if port_key in (None, i.port.key)]
     if not matches:
         every = sorted({i.name for p in PORTS for i in registry.infos(p.key)})
-        close = difflib.get_close_matches(name, every, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        guess = nearest(name, every)
+        hint = f" Did you mean {guess!r}?" if guess is not None else ""
         installed = ", ".join(every) or "none"
         raise UnknownPluginError(
             f"No installed plugin is called {name!r}.{hint} Installed: {installed}."

@@ -127,7 +127,9 @@ def load_config(
         config = TownletConfig.model_validate(data)
     except ValidationError as exc:
         detail = format_validation_error(
-            exc, locate=lambda loc: _locate(origins, tuple(loc), default=str(path))
+            exc,
+            model=TownletConfig,
+            locate=lambda loc: _locate(origins, tuple(loc), default=str(path)),
         )
         raise ConfigError(f"Invalid config {path}:\n{detail}") from exc
     return LoadedConfig(config, tuple(files), origins)
@@ -137,7 +139,8 @@ def check_plugins(loaded: LoadedConfig, registry: Registry | None = None) -> lis
     """Resolve every plugin the config selects and validate its params.
 
     Returns one message per problem (empty when all is well); each names the
-    file line and key path of the selection.
+    file line and key path of the selection, and each bad param its own line
+    and full key path (``training.params.iterations``).
     """
     registry = registry or Registry()
     cfg = loaded.config
@@ -172,10 +175,21 @@ def check_plugins(loaded: LoadedConfig, registry: Registry | None = None) -> lis
         )
     problems = []
     for port_key, loc, name, params in selections:
+        selected = f"{loaded.locate(loc)}: {key_path(loc)} = {name!r}: "
         try:
-            registry.validate_params(port_key, name, params)
+            model = registry.params_model(port_key, name)
+            info = registry.find(port_key, name)
         except PluginError as exc:
-            problems.append(f"{loaded.locate(loc)}: {key_path(loc)} = {name!r}: {exc}")
+            problems.append(f"{selected}{exc}")
+            continue
+        try:
+            model.model_validate(dict(params))
+        except ValidationError as exc:
+            detail = format_validation_error(
+                exc, model=model, prefix=(*loc[:-1], "params"), locate=loaded.locate
+            )
+            what = f"{info.port.singular} {info.name!r} ({info.provider})"
+            problems.append(f"{selected}Invalid params for {what}:\n{detail}")
     return problems
 
 

@@ -136,7 +136,8 @@ class ConsoleBus:
             req = _Request.model_validate(raw)
         except ValidationError as exc:
             cmd_id = raw.get("cmd_id") if isinstance(raw, Mapping) else None
-            return Result(str(cmd_id or ""), False, "bad_request", format_validation_error(exc))
+            detail = format_validation_error(exc, model=_Request)
+            return Result(str(cmd_id or ""), False, "bad_request", detail)
         role = self._role(req.token)
         if role is None:
             return Result(req.cmd_id, False, "unauthorized", "unauthorized")
@@ -156,7 +157,10 @@ class ConsoleBus:
             args = command.args.model_validate(req.args)
         except ValidationError as exc:
             result = Result(
-                req.cmd_id, False, "bad_args", format_validation_error(exc, prefix=("args",))
+                req.cmd_id,
+                False,
+                "bad_args",
+                format_validation_error(exc, model=command.args, prefix=("args",)),
             )
         else:
             try:

@@ -146,7 +146,7 @@ def _status(world: World, _: NoArgs) -> dict[str, Any]:
 def _agent(world: World, args: AgentArg) -> dict[str, Any]:
     slot = _slot(world, args.agent)
     snap: dict[str, Any] = world.observe()["agents"][args.agent]
-    snap["possessed"] = bool(world.possessed[slot])
+    snap["possessed"] = bool(world.agents.possessed[slot])
     return snap
 
 
@@ -199,25 +199,25 @@ def _rain(world: World, args: RainArgs) -> dict[str, Any]:
 def _possess(world: World, args: PossessArgs) -> dict[str, Any]:
     slot = _slot(world, args.agent)
     if args.action == "take":
-        if world.possessed[slot]:
+        if world.agents.possessed[slot]:
             raise Refused("already_possessed", f"{args.agent} is already possessed")
         sleep = world.affordances.ids.index("sleep") if "sleep" in world.affordances.ids else NO
         if world.agents.aff[slot] == sleep and sleep != NO:
             raise Refused("asleep", f"{args.agent} is asleep")
-        world.possessed[slot] = True
+        world.agents.possessed[slot] = True
         world.force_option(slot, Option.WAIT)
     else:
-        if not world.possessed[slot]:
+        if not world.agents.possessed[slot]:
             raise Refused("not_possessed", f"{args.agent} is not possessed")
-        world.possessed[slot] = False
+        world.agents.possessed[slot] = False
         world.force_option(slot, None)
     world.agents.ctx_reset[slot] = True
-    return {"agent": args.agent, "possessed": bool(world.possessed[slot])}
+    return {"agent": args.agent, "possessed": bool(world.agents.possessed[slot])}
 
 
 def _control(world: World, args: ControlArgs) -> dict[str, Any]:
     slot = _slot(world, args.agent)
-    if not world.possessed[slot]:
+    if not world.agents.possessed[slot]:
         raise Refused("not_possessed", f"{args.agent} must be possessed first")
     option = OPTIONS.index(args.option)
     if not world.action_masks()[slot, option]:

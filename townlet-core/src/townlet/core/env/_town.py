@@ -1,11 +1,13 @@
 """One town as an environment: world and encoder by agent slot; stepping towns with rewards.
 
-:class:`Town` is what every env form shares. It resets by building a fresh
-world from the config with the requested seed and encodes observations into
-caller-provided buffers. :func:`step_towns` steps one or more towns with one
-option per row (their slots end to end), rewards them with one pipeline and
-reports, per row, who acted, who exited (terminated) and who arrived, and
-per town whether the horizon was reached (truncated).
+:class:`Town` is what every env form shares: one town of a
+:class:`~townlet.core.runtime.Runtime` (so installed hook plugins fire in it).
+It resets by building a fresh world on its rows of the runtime's storage with
+the requested seed and encodes observations into caller-provided buffers.
+:func:`step_towns` steps one or more towns with one option per row (their
+slots end to end), rewards them with one pipeline and reports, per row, who
+acted, who exited (terminated) and who arrived, and per town whether the
+horizon was reached (truncated).
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ import numpy.typing as npt
 
 from townlet.core.config.loader import load_config, parse_override
 from townlet.core.config.models import TownletConfig
-from townlet.core.observations.build import build_encoder
 from townlet.core.ports import ObservationEncoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
-from townlet.core.world.state import AgentArrays
+from townlet.core.runtime import Runtime
+from townlet.core.world.rows import TownRows
 from townlet.core.world.tick import step_worlds
 from townlet.core.world.world import World
 
@@ -96,38 +98,30 @@ class StepResult:
 
 
 class Town:
-    """A town stepped by agent slot (see the module docstring)."""
+    """Town ``index`` of a runtime, stepped by agent slot (see the module docstring)."""
 
-    def __init__(
-        self,
-        config: TownletConfig,
-        *,
-        horizon: int = 1000,
-        encoder: ObservationEncoder | None = None,
-        registry: Registry | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, index: int = 0, *, horizon: int = 1000) -> None:
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 (got {horizon})")
-        self.config = config
+        if runtime.encoder is None:
+            raise ValueError("a town needs a runtime built with encoder=True")
+        self.runtime = runtime
+        self.index = index
+        self.config = runtime.config
         self.horizon = horizon
-        self.registry = registry or Registry()
-        self.encoder = encoder or build_encoder(config, self.registry, {"horizon": horizon})
+        self.encoder: ObservationEncoder = runtime.encoder
         self.world: World | None = None
-        self.seed = config.seed
+        self.seed = self.config.seed
 
     @property
     def n_slots(self) -> int:
         """Agent slots of the town (fixed by ``world.agents``)."""
         return self.config.world.agents
 
-    def reset(self, seed: int | None = None, agents: AgentArrays | None = None) -> World:
-        """Build a fresh world (with ``seed`` when given) and start an episode.
-
-        ``agents``: storage for the world's agent arrays (rows of a vector env's).
-        """
+    def reset(self, seed: int | None = None) -> World:
+        """Build a fresh world on the town's rows (with ``seed`` when given); start an episode."""
         self.seed = self.config.seed if seed is None else int(seed)
-        cfg = self.config.model_copy(update={"seed": self.seed})
-        self.world = World.from_config(cfg, agents=agents)
+        self.world = self.runtime.world(self.index, self.seed)
         return self.world
 
     def encode(
@@ -136,7 +130,7 @@ class Town:
         """Observations of every slot (into ``out`` when given)."""
         if self.world is None:
             raise RuntimeError("reset() the town before encoding it")
-        return self.encoder.encode(self.world, out)
+        return self.encoder.encode(TownRows((self.world,)), out)
 
 
 def step_towns(
@@ -160,6 +154,6 @@ def step_towns(
         acted=facts.acted,
         terminated=facts.exited,
         spawned=facts.spawned,
-        possessed=np.concatenate([w.possessed for w in live]),
+        possessed=np.concatenate([w.agents.possessed for w in live]),
         truncated=[w.tick >= town.horizon for w, town in zip(live, towns, strict=True)],
     )

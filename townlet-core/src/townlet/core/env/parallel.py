@@ -34,6 +34,7 @@ from townlet.core.env.spaces import action_space, observation_space
 from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
+from townlet.core.runtime import build_runtime
 from townlet.core.world.options import OPTIONS, Option
 
 __all__ = ["TownletParallelEnv"]
@@ -89,8 +90,13 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         cfg = resolve_config(
             config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
         )
-        self.town = Town(cfg, horizon=horizon, registry=registry)
-        self.pipeline = RewardPipeline.from_config(cfg, registry)
+        self.runtime = build_runtime(
+            cfg, registry, encoder=True, encoder_defaults={"horizon": horizon}, rewards=True
+        )
+        """Hook plugins, agent storage, encoder and reward pipeline of the town."""
+        assert self.runtime.rewards is not None  # requested above
+        self.town = Town(self.runtime, horizon=horizon)
+        self.pipeline: RewardPipeline = self.runtime.rewards
         self.config = cfg
         self.horizon = horizon
         self.flatten = flatten
@@ -158,62 +164,63 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         if self.town.world is None:
             raise RuntimeError("reset() the env before stepping it")
         opts = self._options
-        opts[:] = Option.WAIT
+        opts.fill(Option.WAIT)
         slot_of = self._slot_of
         for agent, action in actions.items():
             slot = slot_of.get(agent)
             if slot is not None:
                 opts[slot] = int(action)
-        before = self.agents
-        ids_before = list(self.town.world.agent_ids)  # who each slot held before the tick
         result = step_towns([self.town], opts, self.pipeline)
-        self._sync_agents()
-        known = set(before)
-        newcomers = [a for a in self.agents if a not in known]
-        self._extend_possible(newcomers)
-        return self._outputs(result, before, ids_before, newcomers)
+        return self._outputs(result, slot_of)
 
-    def _outputs(
-        self,
-        result: StepResult,
-        before: list[AgentID],
-        ids_before: list[str],
-        newcomers: list[AgentID],
-    ) -> StepOutput:
+    def _outputs(self, result: StepResult, before: dict[AgentID, int]) -> StepOutput:
+        """The step's dicts; ``before``: the slot of each agent alive before the tick
+        (an agent keeps its slot for as long as it stays)."""
         world = self.town.world
         assert world is not None
+        slots = list(before.values())
+        # most ticks nobody leaves or arrives: the agents and their slots stay as they were
+        same = not result.terminated.any() and np.flatnonzero(world.agents.alive).tolist() == slots
+        newcomers: list[AgentID] = []
+        if not same:
+            self._sync_agents()
+            newcomers = [a for a in self.agents if a not in before]
+            self._extend_possible(newcomers)
         views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
-        old_slot = {aid: i for i, aid in enumerate(ids_before) if aid}
-        slot_of = self._slot_of
         rewards = result.rewards.tolist()
-        term = result.terminated.tolist()
         possessed = result.possessed.tolist()
         trunc = result.truncated[0]
-        obs: dict[AgentID, Obs] = {}
-        rew: dict[AgentID, float] = {}
-        terminations: dict[AgentID, bool] = {}
-        truncations: dict[AgentID, bool] = {}
-        infos: dict[AgentID, dict[str, Any]] = {}
         terms = self.pipeline.breakdown if self.info_rewards else None
-        for agent in before:
-            slot = old_slot[agent]
-            gone = term[slot]
-            obs[agent] = self._zero_obs() if gone else views[slot][0]
-            rew[agent] = rewards[slot]
-            terminations[agent] = gone
-            truncations[agent] = trunc and not gone
-            mask = self._no_actions.copy() if gone else views[slot][1]
-            info: dict[str, Any] = {"action_mask": mask, "possessed": possessed[slot]}
-            if terms is not None:
-                info["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
-            infos[agent] = info
-        for agent in newcomers:
-            slot = slot_of[agent]
-            obs[agent] = views[slot][0]
-            rew[agent] = 0.0
-            terminations[agent] = False
-            truncations[agent] = trunc
-            infos[agent] = {"action_mask": views[slot][1], "possessed": False}
+        if same:
+            obs = {agent: views[slot][0] for agent, slot in before.items()}
+            rew = {agent: rewards[slot] for agent, slot in before.items()}
+            terminations = dict.fromkeys(before, False)
+            truncations = dict.fromkeys(before, trunc)
+            infos = {
+                agent: {"action_mask": views[slot][1], "possessed": possessed[slot]}
+                for agent, slot in before.items()
+            }
+        else:
+            term = result.terminated.tolist()
+            obs, rew, terminations, truncations, infos = {}, {}, {}, {}, {}
+            for agent, slot in before.items():
+                gone = term[slot]
+                obs[agent] = self._zero_obs() if gone else views[slot][0]
+                rew[agent] = rewards[slot]
+                terminations[agent] = gone
+                truncations[agent] = trunc and not gone
+                mask = self._no_actions.copy() if gone else views[slot][1]
+                infos[agent] = {"action_mask": mask, "possessed": possessed[slot]}
+            for agent in newcomers:
+                slot = self._slot_of[agent]
+                obs[agent] = views[slot][0]
+                rew[agent] = 0.0
+                terminations[agent] = False
+                truncations[agent] = trunc
+                infos[agent] = {"action_mask": views[slot][1], "possessed": False}
+        if terms is not None:
+            for agent, slot in before.items():
+                infos[agent]["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
         if trunc:
             self.agents = []
             self._slot_of = {}
@@ -233,14 +240,15 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
                 ]
             return list(zip(flat, mask_rows, strict=True))
         names = self.spec.names
-        columns = [list(arrays[name]) for name in names]
-        out: list[tuple[Obs, npt.NDArray[np.int8]]] = []
-        for slot, m in enumerate(mask_rows):
-            o: dict[str, Any] = {name: col[slot] for name, col in zip(names, columns, strict=True)}
-            if self.mask_in_obs:
+        # iterating an array yields its rows: one view per slot and component
+        rows: list[dict[str, Any]] = [
+            dict(zip(names, values, strict=True))
+            for values in zip(*(arrays[name] for name in names), strict=True)
+        ]
+        if self.mask_in_obs:
+            for o, m in zip(rows, mask_rows, strict=True):
                 o["action_mask"] = m
-            out.append((o, m))
-        return out
+        return list(zip(rows, mask_rows, strict=True))
 
     def _zero_obs(self) -> Obs:
         """The observation of an agent that has just left: all zeros, nothing allowed."""

@@ -21,9 +21,9 @@ import numpy.typing as npt
 from townlet.core.config.models import TownletConfig
 from townlet.core.env._town import ConfigSource, resolve_config
 from townlet.core.env.vector import Arrays, Info, VectorTownEnv, buffer_layout, step_info
-from townlet.core.observations.build import build_encoder
 from townlet.core.registry import Registry
 from townlet.core.rewards.stats import RunningStats
+from townlet.core.runtime import build_runtime
 
 __all__ = ["SubprocVectorTownEnv"]
 
@@ -97,7 +97,14 @@ class SubprocVectorTownEnv:
         self.config = resolve_config(
             config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
         )
-        self.spec = build_encoder(self.config, registry, {"horizon": horizon}).spec
+        # the workers wire the same runtime; the parent reads its spec and hook failures
+        runtime = build_runtime(
+            self.config, registry, encoder=True, encoder_defaults={"horizon": horizon}
+        )
+        assert runtime.encoder is not None  # requested above
+        self.spec = runtime.encoder.spec
+        self.hook_failures = runtime.hook_failures
+        """Hook plugins that failed to import (each worker skips them too)."""
         self.num_towns = num_towns
         self.slots = self.config.world.agents
         self.num_rows = num_towns * self.slots

@@ -22,18 +22,18 @@ Town ``g`` of ``reset(seed=s)`` starts from world seed ``s + g``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from townlet.core.env._town import ConfigSource, Town, resolve_config, step_towns
-from townlet.core.observations.build import build_encoder
 from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.rewards.stats import RunningStats
+from townlet.core.runtime import build_runtime
 from townlet.core.world.options import OPTIONS, action_masks
 from townlet.core.world.rows import TownRows
 from townlet.core.world.state import AgentArrays
@@ -109,11 +109,19 @@ class VectorTownEnv:
             config, scenario=scenario, overrides=overrides, encoder=encoder, registry=registry
         )
         self.horizon = horizon
-        enc = build_encoder(self.config, registry, {"horizon": horizon})
-        self.towns = [
-            Town(self.config, horizon=horizon, encoder=enc, registry=registry)
-            for _ in range(num_towns)
-        ]
+        self.runtime = build_runtime(
+            self.config,
+            registry,
+            towns=num_towns,
+            encoder=True,
+            encoder_defaults={"horizon": horizon},
+            rewards=True,
+        )
+        """Hook plugins, agent storage, encoder and reward pipeline of every town."""
+        rt = self.runtime
+        assert rt.encoder is not None and rt.rewards is not None  # requested above
+        enc = rt.encoder
+        self.towns = [Town(rt, t, horizon=horizon) for t in range(num_towns)]
         self.num_towns = num_towns
         self.slots = self.config.world.agents
         self.num_rows = num_towns * self.slots
@@ -134,14 +142,12 @@ class VectorTownEnv:
         b = self.buffers
         self.obs: Arrays = {c.name: b[f"obs.{c.name}"] for c in self.spec.components}
         self.final_obs: Arrays = {c.name: b[f"final.{c.name}"] for c in self.spec.components}
-        self._views: list[MutableMapping[str, npt.NDArray[np.float32]]] = [
-            {name: arr[self._rows(t)] for name, arr in self.obs.items()} for t in range(num_towns)
-        ]
         self._seeds: list[np.random.Generator] = []
-        self._encode_many = getattr(enc, "encode_many", None)
-        self.pipeline = RewardPipeline.from_config(self.config, registry)
+        self.encoder = enc
+        """Encodes every town in one call (their rows end to end)."""
+        self.pipeline: RewardPipeline = rt.rewards
         """Rewards every town at once, their slots end to end as rows."""
-        self.agent_rows = AgentArrays.allocate(self.num_rows)
+        self.agent_rows: AgentArrays = rt.agents
         """Agent state of every town, rows end to end: each world's arrays are views of
         its rows, so batched encoding, masks and rewards read them without copying."""
 
@@ -164,7 +170,7 @@ class VectorTownEnv:
         for t, town in enumerate(self.towns):
             g = self.town_offset + t
             self._seeds.append(np.random.default_rng([base, g]))
-            town.reset(base + g, self.agent_rows.rows(self._rows(t)))
+            town.reset(base + g)
         self.pipeline.reset(self.worlds)
         self._observe()
         b["rewards"][:] = 0.0
@@ -175,20 +181,12 @@ class VectorTownEnv:
     def _observe(self) -> None:
         """Encode every town into the observation buffers; refresh alive and masks."""
         worlds = self.worlds
-        encoded = False
-        if self._encode_many is not None:
-            try:
-                self._encode_many(worlds, self.obs)
-                encoded = True
-            except ValueError:  # towns of different geometry: one at a time
-                self._encode_many = None
-        if not encoded:
-            for t, town in enumerate(self.towns):
-                town.encode(self._views[t])
+        rows = TownRows(worlds)
+        self.encoder.encode(rows, self.obs)
         b = self.buffers
         b["alive"][:] = self.agent_rows.alive
         masks = b["action_mask"]
-        masks[:] = action_masks(TownRows(worlds))
+        masks[:] = action_masks(rows)
         for t, world in enumerate(worlds):
             world.keep_action_masks(masks[self._rows(t)].copy())
 
@@ -218,7 +216,7 @@ class VectorTownEnv:
             trunc[rows] = res.acted[rows] & ~res.terminated[rows]
             town.encode({k: v[rows] for k, v in self.final_obs.items()})
             b["final_mask"][rows] = True
-            world = town.reset(int(self._seeds[t].integers(2**31 - 1)), self.agent_rows.rows(rows))
+            world = town.reset(int(self._seeds[t].integers(2**31 - 1)))
             self.pipeline.reset_town(t, world, rows)
         self._observe()
         return self.obs, rewards, term, trunc, self._info(reset_towns)

@@ -1,33 +1,14 @@
 """Observation encoders (``full``, ``hybrid``, ``compact``) and their specs.
 
+The package namespace holds only the spec types, which the plugin contract
+(:mod:`townlet.core.ports`) names, so importing them loads no encoder and no
+simulation. The built-in encoders are in :mod:`.encoders`; :mod:`.build`
+builds the one a config selects.
+
 See docs/observations.md for every feature; it is generated from the specs
-with ``python -m townlet.core.observations.docs docs/observations.md``.
+with ``python -m tools.observation_docs docs/observations.md`` (repository root).
 """
 
-from townlet.core.observations.build import build_encoder
-from townlet.core.observations.encoders import (
-    DEFAULT_ENCODER,
-    SPEC_VERSION,
-    CompactEncoder,
-    CompactParams,
-    FullEncoder,
-    FullParams,
-    HybridEncoder,
-    HybridParams,
-)
 from townlet.core.observations.spec import Component, Feature, ObservationSpec
 
-__all__ = [
-    "DEFAULT_ENCODER",
-    "SPEC_VERSION",
-    "CompactEncoder",
-    "CompactParams",
-    "Component",
-    "Feature",
-    "FullEncoder",
-    "FullParams",
-    "HybridEncoder",
-    "HybridParams",
-    "ObservationSpec",
-    "build_encoder",
-]
+__all__ = ["Component", "Feature", "ObservationSpec"]

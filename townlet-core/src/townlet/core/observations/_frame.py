@@ -1,11 +1,12 @@
 """What every part of an encoder reads, gathered once per call, for one or many towns.
 
-A :class:`Frame` lays the agent slots of one or more towns end to end as
-*rows* and gathers, once per ``encode`` call, everything the features read:
-agent arrays (concatenated when there are several towns), per-town values
+A :class:`Frame` gathers from a :class:`~townlet.core.ports.RowsView` (the
+agent slots of one or more towns end to end as *rows*), once per ``encode``
+call, everything the features read: agent columns, per-town values
 broadcast to rows (time of day, weather, prices), object holders as global
 rows, ties as global rows, and the towns' distance and next-step fields
-stacked as ``[T, O, H, W]``. Towns encoded together must share their
+stacked as ``[T, O, H, W]``. It reads only the published views, as a
+third-party encoder would. Towns encoded together must share their
 geometry (the same town file), as the towns of a vector env do.
 
 :class:`FrameCache` keeps what only changes when a town is rebuilt, its
@@ -18,25 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from townlet.core.world.affordances import ITEMS
-from townlet.core.world.rows import TownRows
-from townlet.core.world.townmap import OBJECT_TYPES, TownMap
-from townlet.core.world.weather import WEATHERS
-
-if TYPE_CHECKING:
-    from townlet.core.world.world import World
+from townlet.core.ports import (
+    MEAL,
+    OBJECT_TYPES,
+    WEATHERS,
+    AgentColumns,
+    RowsView,
+    TownMapView,
+    WorldView,
+)
 
 __all__ = ["DIST_SCALE", "Frame", "FrameCache", "squash"]
 
 DIST_SCALE: Final = 20.0
 """Distances ``d`` are squashed to ``d / (d + DIST_SCALE)`` in [0, 1)."""
 WALL: Final = -1.0
-_MEAL: Final = ITEMS.index("meal")
 _FAR: Final = 1e30
 
 
@@ -48,7 +50,7 @@ def squash(d: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
 
 
 def _static_layer(
-    town: TownMap, walkable: npt.NDArray[np.bool_], pad: int
+    town: TownMapView, walkable: npt.NDArray[np.bool_], pad: int
 ) -> npt.NDArray[np.float32]:
     """``[H+2p, W+2p]``: -1 wall or off-map, 0 open, (k+1)/9 object of type k."""
     objects = np.where(walkable, np.float32(0.0), np.float32(WALL)).astype(np.float32)
@@ -67,7 +69,7 @@ def _padded_steps(step: npt.NDArray[np.int8], pad: int) -> npt.NDArray[np.int8]:
     return out
 
 
-def _home_fridges(town: TownMap) -> npt.NDArray[np.int64]:
+def _home_fridges(town: TownMapView) -> npt.NDArray[np.int64]:
     types = np.asarray(town.object_types)
     places = np.asarray(town.object_places)
     out = []
@@ -96,7 +98,7 @@ class FrameCache:
         self.showers = np.zeros(0, dtype=np.int64)
         self.tills = np.zeros(0, dtype=np.int64)
 
-    def _check_geometry(self, worlds: Sequence[World]) -> None:
+    def _check_geometry(self, worlds: Sequence[WorldView]) -> None:
         key = tuple(id(w.town) for w in worlds)
         if key == self._geometry:
             return
@@ -110,7 +112,7 @@ class FrameCache:
         self.tills = first.objects_of_type("till")
         self._geometry = key
 
-    def update(self, worlds: Sequence[World]) -> None:
+    def update(self, worlds: Sequence[WorldView]) -> None:
         """Refresh the layers and stacks of towns that changed since the last call."""
         self._check_geometry(worlds)
         t_count = len(worlds)
@@ -145,7 +147,7 @@ class FrameCache:
                 self.static[t] = self._layer(t, world)
                 self._static_src[t] = world.walkable
 
-    def _layer(self, t: int, world: World) -> npt.NDArray[np.float32]:
+    def _layer(self, t: int, world: WorldView) -> npt.NDArray[np.float32]:
         while len(self._static) <= t:
             self._static.append((None, None, np.zeros((0, 0), np.float32)))
         town, walkable, layer = self._static[t]
@@ -159,15 +161,15 @@ class FrameCache:
 class Frame:
     """Rows of one or more towns and what the features read (module docstring)."""
 
-    worlds: Sequence[World]
-    rows: TownRows
-    """The towns' agent slots end to end (agent arrays, ties, per-town values)."""
+    worlds: Sequence[WorldView]
+    rows: RowsView
+    """The towns' agent slots end to end (agent columns, per-town values)."""
     cache: FrameCache
     n: int
     town: npt.NDArray[np.int64]
     """Town of each row."""
-    a: Any
-    """Agent arrays by name over rows (``frame.a.needs``)."""
+    a: AgentColumns
+    """Agent columns over rows (``frame.a.needs``)."""
     alive: npt.NDArray[np.bool_]
     x: npt.NDArray[np.int64]
     y: npt.NDArray[np.int64]
@@ -192,12 +194,29 @@ class Frame:
     social: npt.NDArray[np.bool_]
     """Relationships are visible in observations (stage B or C), per row."""
 
+    def ties(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+    ]:
+        """``[N, 6]`` ties over rows: the other agent's row (or -1), trust,
+        familiarity, rivalry."""
+        a = self.a
+        other = a.tie_other.astype(np.int64)
+        if len(self.worlds) > 1:
+            base = np.arange(self.n, dtype=np.int64) - self.rows.slots
+            other = np.where(other >= 0, other + base[:, None], -1)
+        return other, a.tie_trust, a.tie_familiarity, a.tie_rivalry
+
     @classmethod
-    def of(cls, worlds: Sequence[World], cache: FrameCache) -> Frame:
-        """Gather the frame of ``worlds`` as they are now."""
+    def of(cls, view: RowsView, cache: FrameCache) -> Frame:
+        """Gather the frame of the towns of ``view`` as they are now."""
+        worlds = view.worlds
         cache.update(worlds)
         single = len(worlds) == 1
-        view = TownRows(worlds)
         n = view.n_agents
         town = view.town_index
         rows = view.agents
@@ -233,20 +252,16 @@ class Frame:
             has_target=has_target,
             tgt=np.where(has_target, target, 0).astype(np.int64),
             holder_row=holder_row,
-            status=view.option_status,
+            status=rows.option_status,
             tick=view.ticks,
             tod=per_town([w.tick % d for w, d in zip(worlds, days, strict=True)], np.int64),
             day=per_town(days, np.int64),
             weather=per_town([WEATHERS.index(w.weather) for w in worlds], np.int64),
             utility=stacked([w.utility_on for w in worlds])[town],
-            meal_price=per_town([int(w.economy.price[_MEAL]) for w in worlds], np.int64),
-            ghost_after=per_town(
-                [w.config.world.queues.ghost_step_after for w in worlds], np.int64
-            ),
+            meal_price=per_town([int(w.economy.price[MEAL]) for w in worlds], np.int64),
+            ghost_after=np.full(n, view.config.world.queues.ghost_step_after, dtype=np.int64),
             job_start=stacked([w.job_start for w in worlds]),
             job_end=stacked([w.job_end for w in worlds]),
             duration=stacked([w.affordances.duration for w in worlds]),
-            social=per_town(
-                [w.config.features.stages.relationships in ("B", "C") for w in worlds], bool
-            ),
+            social=np.full(n, view.config.features.stages.relationships in ("B", "C")),
         )

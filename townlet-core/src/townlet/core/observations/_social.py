@@ -68,7 +68,7 @@ def fill_social(frame: Frame, out: npt.NDArray[np.float32], k: int) -> None:
     out[:] = 0.0
     if not frame.social.any():
         return
-    other, trust_all, fam_all, riv_all = frame.rows.relations()
+    other, trust_all, fam_all, riv_all = frame.ties()
     o = np.maximum(other, 0)
     valid = (other >= 0) & frame.alive[o] & (frame.alive & frame.social)[:, None]
     if not valid.any():

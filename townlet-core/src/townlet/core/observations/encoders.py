@@ -1,8 +1,9 @@
 """The built-in observation encoders: ``full``, ``hybrid`` (the default) and ``compact``.
 
-Each encodes every agent slot of a town in one call into contiguous float32
-arrays whose first axis is the slot, laid out as its :class:`ObservationSpec`
-says. Rows of empty slots are zeros. Encoders only read the world.
+Each encodes the rows of one town, or of a vector env's towns end to end, in
+one call into contiguous float32 arrays whose first axis is the row, laid
+out as its :class:`ObservationSpec` says. Rows of empty slots are zeros.
+Encoders only read the published :class:`~townlet.core.ports.RowsView`.
 
 - ``full``: egocentric map (self, agents, objects, reservations, path_dx,
   path_dy) + the scalar bundle + the social snippet.
@@ -15,21 +16,19 @@ says. Rows of empty slots are zeros. Encoders only read the world.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, Literal
+from collections.abc import Mapping, MutableMapping
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from townlet.core.observations._bundle import bundle_features, fill_bundle
 from townlet.core.observations._frame import Frame, FrameCache
 from townlet.core.observations._map import fill_map, map_features
 from townlet.core.observations._social import fill_social, social_features
 from townlet.core.observations.spec import Component, ObservationSpec
-
-if TYPE_CHECKING:
-    from townlet.core.world.world import World
+from townlet.core.ports import PLUGIN_API_VERSION, PluginParams, RowsView
 
 __all__ = [
     "DEFAULT_ENCODER",
@@ -48,9 +47,7 @@ SPEC_VERSION = "1.0"
 """Layout version of the built-in encoders; bump on any change of meaning."""
 
 
-class _CommonParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _CommonParams(PluginParams):
     personality: bool = Field(
         True, description="Include the three personality traits in the scalar bundle."
     )
@@ -93,15 +90,15 @@ class _Encoder:
     """Shared machinery: spec from params, buffers, one-call encoding."""
 
     Params: ClassVar[type[BaseModel]]
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
     name: ClassVar[str]
     map_name: ClassVar[str] = "map"
     channels: ClassVar[tuple[str, ...]]
 
-    def __init__(self, params: _CommonParams) -> None:
+    def __init__(self, params: FullParams | CompactParams) -> None:
         self.params = params
-        self._window: int = getattr(params, "window", 0)
-        self._social_k: int = getattr(params, "social_k", 3)
+        self._window: int = params.window
+        self._social_k: int = params.social_k
         self._pad = max(self._window // 2, 1)
         self._cache = FrameCache(self._pad)
         self._batch_cache = FrameCache(self._pad)
@@ -144,34 +141,22 @@ class _Encoder:
 
     def encode(
         self,
-        world: World,
+        rows: RowsView,
         out: MutableMapping[str, npt.NDArray[np.float32]] | None = None,
     ) -> Mapping[str, npt.NDArray[np.float32]]:
-        """Encode every agent slot of ``world``.
+        """Encode every row of ``rows``: one town, or several of one geometry (a
+        vector env's towns) end to end, every feature one array operation over
+        all rows.
 
         ``out``, when given, holds one preallocated array per component with
-        the slot count as first axis (e.g. a slice of a batch buffer); it is
+        the row count as first axis (e.g. a slice of a batch buffer); it is
         filled in place and returned. Otherwise fresh arrays are returned.
+        Towns of different geometry raise ``ValueError``.
         """
-        arrays = out if out is not None else self.spec.allocate(world.n_agents)
-        self._fill(Frame.of((world,), self._cache), arrays)
-        return arrays
-
-    def encode_many(
-        self,
-        worlds: Sequence[World],
-        out: MutableMapping[str, npt.NDArray[np.float32]] | None = None,
-    ) -> Mapping[str, npt.NDArray[np.float32]]:
-        """Encode several towns of one geometry in one pass, their slots end to end.
-
-        Row ``i`` of town ``t`` is row ``sum(sizes[:t]) + i`` of every array.
-        Faster than one :meth:`encode` per town: every feature is one array
-        operation over all rows. Towns of different geometry raise
-        ``ValueError``.
-        """
-        rows = sum(w.n_agents for w in worlds)
-        arrays = out if out is not None else self.spec.allocate(rows)
-        self._fill(Frame.of(worlds, self._batch_cache), arrays)
+        arrays = out if out is not None else self.spec.allocate(rows.n_agents)
+        # one cache per use: a town encoded alone does not evict the stacks of a batch
+        cache = self._cache if len(rows.worlds) == 1 else self._batch_cache
+        self._fill(Frame.of(rows, cache), arrays)
         return arrays
 
     def _fill(self, frame: Frame, arrays: MutableMapping[str, npt.NDArray[np.float32]]) -> None:

@@ -20,28 +20,39 @@ not dither between two equally urgent needs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.world.clock import MINUTES_PER_DAY
-from townlet.core.world.options import Option, OptionStatus
-from townlet.core.world.rows import TownRows
-from townlet.core.world.state import MILLS, ShiftState
-
-if TYPE_CHECKING:
-    from townlet.core.world.world import World
+from townlet.core.ports import (
+    ENERGY,
+    EXTROVERSION,
+    HUNGER,
+    HYGIENE,
+    MEAL,
+    MILLS,
+    OPTION_ACTIVE,
+    OPTIONS,
+    PLUGIN_API_VERSION,
+    RAW_FOOD,
+    SHIFT_STATES,
+    AgentColumns,
+    ClockView,
+    PluginParams,
+    RowsView,
+    WorldView,
+)
 
 __all__ = ["ScriptedPolicy", "ScriptedPolicyParams"]
 
+_MINUTES_PER_DAY: Final = 1440
+_ABSENT: Final = SHIFT_STATES.index("absent")
 
-class ScriptedPolicyParams(BaseModel):
+
+class ScriptedPolicyParams(PluginParams):
     """Thresholds of the scripted policy."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: float = Field(0.4, gt=0, lt=1, description="Need level that triggers care (0..1).")
     critical: float = Field(
@@ -76,43 +87,67 @@ class ScriptedPolicy:
     """Rule-based citizens: eat when hungry, work on time, sleep at night."""
 
     Params: ClassVar[type[BaseModel]] = ScriptedPolicyParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
 
     def __init__(self, params: ScriptedPolicyParams) -> None:
         self.params = params
         self.rng = np.random.default_rng(0)
 
-    def reset(self, world: World, rng: np.random.Generator) -> None:
+    def reset(self, world: WorldView, rng: np.random.Generator) -> None:
         """Keep the policy RNG stream (used only for the decision to socialise)."""
         self.rng = rng
 
-    def act(self, world: World) -> npt.NDArray[np.int64]:
+    def act(self, world: WorldView) -> npt.NDArray[np.int64]:
         """One option per agent slot."""
-        return self.act_many((world,))
+        a = world.agents
+        n = world.n_agents
+        tod = np.full(n, world.tick, dtype=np.int64) % world.clock.ticks_per_day
+        xy = a.xy
+        travel = world.fields.dist[np.maximum(a.desk, 0), xy[:, 1], xy[:, 0]]
+        return self._decide(
+            a, tod, world.clock, world.job_start, world.job_end, travel, world.action_masks()
+        )
 
-    def act_many(self, worlds: Sequence[World]) -> npt.NDArray[np.int64]:
+    def act_many(self, rows: RowsView) -> npt.NDArray[np.int64]:
         """One option per row of several towns of one config (their slots end to end),
         decided in one pass: equal to concatenating :meth:`act` of each town in order."""
-        p = self.params
-        rows = TownRows(worlds)
-        first = rows.worlds[0]
         a = rows.agents
-        n = rows.n_agents
+        first = rows.worlds[0]
+        travel = rows.along_paths("dist", np.arange(rows.n_agents), np.maximum(a.desk, 0))
+        masks = [w.action_masks() for w in rows.worlds]
+        return self._decide(
+            a,
+            rows.tod,
+            first.clock,
+            first.job_start,
+            first.job_end,
+            travel,
+            masks[0] if len(masks) == 1 else np.concatenate(masks),
+        )
+
+    def _decide(
+        self,
+        a: AgentColumns,
+        tod: npt.NDArray[np.int64],
+        clock: ClockView,
+        job_start: npt.NDArray[np.int64],
+        job_end: npt.NDArray[np.int64],
+        travel: npt.NDArray[np.float32],
+        masks: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.int64]:
+        """The options of every row (``travel``: path cost to the row's desk)."""
+        p = self.params
+        n = a.alive.size
         needs = a.needs
-        clock = first.clock
-        tod = rows.tod
-        hour = tod * MINUTES_PER_DAY // clock.ticks_per_day // 60
-        hunger, hygiene, energy = needs[:, 0], needs[:, 1], needs[:, 2]
+        hour = tod * _MINUTES_PER_DAY // clock.ticks_per_day // 60
+        hunger, hygiene, energy = needs[:, HUNGER], needs[:, HYGIENE], needs[:, ENERGY]
 
         employed = a.job >= 0
         job = np.maximum(a.job, 0)
-        start, end = first.job_start[job], first.job_end[job]
-        travel = rows.along_paths("dist", np.arange(n), np.maximum(a.desk, 0))
+        start, end = job_start[job], job_end[job]
         travel[np.isinf(travel)] = 0.0  # no path to the desk: leave at the start
         leave_at = start - travel - p.work_buffer
-        work_time = (
-            employed & (tod >= leave_at) & (tod < end - 1) & (a.shift_state != ShiftState.ABSENT)
-        )
+        work_time = employed & (tod >= leave_at) & (tod < end - 1) & (a.shift_state != _ABSENT)
         prep = (
             employed
             & ~work_time
@@ -120,10 +155,10 @@ class ScriptedPolicy:
             & (tod >= start - clock.ticks_from_minutes(p.prep_minutes))
         )
         night = (hour >= p.night_start) | (hour < p.night_end)
-        larder = a.inventory[:, 0] + a.inventory[:, 1]
+        larder = a.inventory[:, RAW_FOOD] + a.inventory[:, MEAL]
 
         # wanted[level, agent, option]: level 0 is the most urgent.
-        wanted = np.zeros((6, n, len(Option)), dtype=bool)
+        wanted = np.zeros((6, n, len(OPTIONS)), dtype=bool)
         wanted[0, :, _FED] = hunger < p.critical
         wanted[0, :, _CLEAN] = hygiene < p.critical
         wanted[0, :, _SLEEP] = energy < p.critical
@@ -134,19 +169,18 @@ class ScriptedPolicy:
         wanted[3, :, _FED] = hunger < p.threshold
         wanted[3, :, _CLEAN] = hygiene < p.threshold
         wanted[4, :, _SHOP] = (larder < 2) & (a.wallet >= p.grocery_money * MILLS)
-        chance = p.socialise_chance * (1.0 + a.personality[:, 0])
+        chance = p.socialise_chance * (1.0 + a.personality[:, EXTROVERSION])
         wanted[5, :, _CHAT] = (
             ~night & (needs.min(axis=1) > p.socialise_level) & (self.rng.random(n) < chance)
         )
-        wanted &= rows.cat([w.action_masks() for w in rows.worlds])[None]
+        wanted &= masks[None]
 
         any_level = wanted.any(axis=2)  # [levels, n]
         has_any = any_level.any(axis=0)
         best = np.argmax(any_level, axis=0)  # first level with a wanted option
         at_best = wanted[best, np.arange(n)]  # [n, options]
         current = a.option.astype(np.int64)
-        status = rows.cat([w.option_status for w in rows.worlds])
-        active = (status == OptionStatus.ACTIVE) & (current != _WAIT)
+        active = (a.option_status == OPTION_ACTIVE) & (current != _WAIT)
         pressing = has_any & (best <= 1) & ~at_best[np.arange(n), current]
         keep = active & ~pressing
         first_wanted = np.argmax(at_best, axis=1)
@@ -154,14 +188,6 @@ class ScriptedPolicy:
 
 
 _WAIT, _FED, _CLEAN, _WORK, _SHOP, _SLEEP, _CHAT = (
-    int(o)
-    for o in (
-        Option.WAIT,
-        Option.GET_FED,
-        Option.GET_CLEAN,
-        Option.GO_TO_WORK,
-        Option.SHOP_GROCERIES,
-        Option.SLEEP,
-        Option.SOCIALISE,
-    )
+    OPTIONS.index(o)
+    for o in ("wait", "get_fed", "get_clean", "go_to_work", "shop_groceries", "sleep", "socialise")
 )

@@ -1,7 +1,10 @@
 """What a reward stage sees: the towns as rows, facts about the tick, the running total.
 
 The pipeline rewards one town or many (a vector env's towns, their agent
-slots end to end as rows: see :class:`~townlet.core.world.rows.TownRows`).
+slots end to end as rows: see :class:`~townlet.core.ports.RowsView`).
+:class:`RewardContext` and :class:`TickFacts` implement the published
+:class:`~townlet.core.ports.RewardContextView` and
+:class:`~townlet.core.ports.TickFactsView`.
 It keeps a snapshot of the state at the end of the previous tick and
 derives :class:`TickFacts` once per tick, so stages need not each diff the
 world: who exited (and why), who arrived, whose town began a new episode,
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from townlet.core.world.rows import TownRows
+from townlet.core.ports import RowsView
 
 __all__ = ["Event", "RewardContext", "Snapshot", "TickFacts", "derive_facts"]
 
@@ -37,7 +40,7 @@ class Snapshot:
     shift_state: npt.NDArray[np.int8]
 
     @classmethod
-    def of(cls, rows: TownRows) -> Snapshot:
+    def of(cls, rows: RowsView) -> Snapshot:
         """Copy what the stages need from ``rows``."""
         a = rows.agents
         return cls(
@@ -48,7 +51,7 @@ class Snapshot:
             shift_state=a.shift_state.copy(),
         )
 
-    def patch(self, span: slice, rows: TownRows) -> None:
+    def patch(self, span: slice, rows: RowsView) -> None:
         """Overwrite rows ``span`` with the matching rows of a one-town ``rows``."""
         a = rows.agents
         self.ids[span] = rows.agent_ids
@@ -93,7 +96,7 @@ class TickFacts:
 
 
 def derive_facts(
-    rows: TownRows,
+    rows: RowsView,
     before: Snapshot,
     carried: Sequence[Sequence[Mapping[str, Any]]] = (),
     fresh: npt.NDArray[np.bool_] | None = None,
@@ -143,8 +146,8 @@ def derive_facts(
 def _index_events(
     logged: Sequence[Mapping[str, Any]],
     span: slice,
-    ids: list[str],
-    ids_before: list[str],
+    ids: Sequence[str],
+    ids_before: Sequence[str],
     events: dict[str, list[Event]],
     reasons: dict[int, str],
 ) -> None:
@@ -168,7 +171,7 @@ def _index_events(
 class RewardContext:
     """Everything a stage's :meth:`compute` may read (never write)."""
 
-    towns: TownRows
+    towns: RowsView
     """The town(s) rewarded, agent slots end to end as rows: ``towns.agents.needs``
     is ``[N, 3]``, ``towns.ticks`` the tick of each row's town."""
     facts: TickFacts

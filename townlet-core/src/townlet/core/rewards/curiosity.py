@@ -12,18 +12,16 @@ from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.rewards.context import RewardContext
-from townlet.core.rewards.stages import Stage
+from townlet.core.ports import PluginParams, RewardContextView
+from townlet.core.rewards.stages import RewardStageBase
 
 __all__ = ["CuriosityParams", "CuriosityStage"]
 
 
-class CuriosityParams(BaseModel):
+class CuriosityParams(PluginParams):
     """Parameters of ``curiosity``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     scale: float = Field(0.01, ge=0, le=0.1, description="Bonus on a first visit (0..0.1).")
     decay_ticks: int = Field(
@@ -31,7 +29,7 @@ class CuriosityParams(BaseModel):
     )
 
 
-class CuriosityStage(Stage):
+class CuriosityStage(RewardStageBase[CuriosityParams]):
     """Count-based exploration bonus that fades to zero."""
 
     Params: ClassVar[type[BaseModel]] = CuriosityParams
@@ -41,9 +39,9 @@ class CuriosityStage(Stage):
         self.ticks_seen = 0
         self._visits = np.zeros((0, 0, 0), dtype=np.int32)
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Novelty bonus of the tile each agent stands on."""
-        p: CuriosityParams = self.params  # type: ignore[assignment]
+        p = self.params
         f = ctx.facts
         factor = max(0.0, 1.0 - self.ticks_seen / p.decay_ticks)
         self.ticks_seen += 1

@@ -17,10 +17,10 @@ from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.rewards.context import RewardContext
-from townlet.core.rewards.stages import Stage
+from townlet.core.ports import PluginParams, RewardContextView
+from townlet.core.rewards.stages import RewardStageBase
 
 __all__ = [
     "ClipParams",
@@ -32,10 +32,8 @@ __all__ = [
 ]
 
 
-class SocialFloorParams(BaseModel):
+class SocialFloorParams(PluginParams):
     """Parameters of ``social_floor``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     deficit: float = Field(
         0.85, gt=0, le=1, description="Above this need deficit social terms are ignored (0..1]."
@@ -43,23 +41,21 @@ class SocialFloorParams(BaseModel):
     tag: str = Field("social", min_length=1, description="Tag of the stages to switch off.")
 
 
-class SocialFloorStage(Stage):
+class SocialFloorStage(RewardStageBase[SocialFloorParams]):
     """Cancel the social terms of agents whose worst need deficit exceeds the floor."""
 
     Params: ClassVar[type[BaseModel]] = SocialFloorParams
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Minus the tagged contributions of agents in need."""
-        p: SocialFloorParams = self.params  # type: ignore[assignment]
+        p = self.params
         needy = ctx.facts.worst_deficit > p.deficit
         out: npt.NDArray[np.float32] = ctx.tagged(p.tag) * -needy.astype(np.float32)
         return out
 
 
-class DeathGuardParams(BaseModel):
+class DeathGuardParams(PluginParams):
     """Parameters of ``death_guard``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     window: int = Field(
         10, ge=0, le=10_000, description="Ticks after danger with no gain (0..10^4)."
@@ -69,7 +65,7 @@ class DeathGuardParams(BaseModel):
     )
 
 
-class DeathGuardStage(Stage):
+class DeathGuardStage(RewardStageBase[DeathGuardParams]):
     """No positive reward at an exit or within ``window`` ticks of the danger zone."""
 
     Params: ClassVar[type[BaseModel]] = DeathGuardParams
@@ -78,9 +74,9 @@ class DeathGuardStage(Stage):
         super().__init__(params)
         self._last_danger = np.zeros(0, dtype=np.int64)
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Minus the positive part of the total where the guard applies."""
-        p: DeathGuardParams = self.params  # type: ignore[assignment]
+        p = self.params
         f = ctx.facts
         ticks = ctx.towns.ticks
         if self._last_danger.size != ctx.n:
@@ -97,10 +93,8 @@ class DeathGuardStage(Stage):
         return out
 
 
-class ClipParams(BaseModel):
+class ClipParams(PluginParams):
     """Parameters of ``clip``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     tick: float = Field(0.2, gt=0, le=100, description="Per-tick bound ±tick (0..100].")
     episode: float = Field(
@@ -111,7 +105,7 @@ class ClipParams(BaseModel):
     )
 
 
-class ClipStage(Stage):
+class ClipStage(RewardStageBase[ClipParams]):
     """Per-tick and per-episode clipping; counts clipped agent-ticks."""
 
     Params: ClassVar[type[BaseModel]] = ClipParams
@@ -129,9 +123,9 @@ class ClipStage(Stage):
         """Share of agent-ticks clipped so far."""
         return self.clipped_ticks / self.agent_ticks if self.agent_ticks else 0.0
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """The correction that brings the total within both bounds."""
-        p: ClipParams = self.params  # type: ignore[assignment]
+        p = self.params
         f = ctx.facts
         if self.episode_return.size != ctx.n:
             self.episode_return = np.zeros(ctx.n, dtype=np.float64)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from townlet.core.config.models import RewardsConfig, TownletConfig
-from townlet.core.ports import RewardStage
+from townlet.core.ports import RewardStage, TaggedStage
 from townlet.core.registry import Registry
 from townlet.core.rewards.context import RewardContext, Snapshot, TickFacts, derive_facts
 from townlet.core.rewards.stats import RunningStats, RunningSums
@@ -62,7 +62,7 @@ class RewardPipeline:
         """Stage labels in order (the entry-point name; ``name#2`` for repeats)."""
         self.stages: tuple[RewardStage, ...] = tuple(s for _, s in stages)
         self.tags: dict[str, frozenset[str]] = {
-            label: frozenset(getattr(stage, "tags", frozenset()))
+            label: frozenset(stage.tags) if isinstance(stage, TaggedStage) else frozenset()
             for label, stage in zip(self.labels, self.stages, strict=True)
         }
         self.normalise = normalise

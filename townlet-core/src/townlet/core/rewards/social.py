@@ -19,10 +19,10 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.rewards.context import RewardContext
-from townlet.core.rewards.stages import Stage
+from townlet.core.ports import PluginParams, RewardContextView, RowsView
+from townlet.core.rewards.stages import P, RewardStageBase
 
 __all__ = [
     "SocialAvoidanceParams",
@@ -36,21 +36,35 @@ __all__ = [
 _LEVELS: Final = {"off": 0, "C1": 1, "C2": 2, "C3": 3}
 
 
-class _SocialStage(Stage):
+class _SocialStage(RewardStageBase[P]):
     tags: ClassVar[frozenset[str]] = frozenset({"social"})
     level: ClassVar[int]
 
-    def active(self, ctx: RewardContext) -> bool:
+    def active(self, ctx: RewardContextView) -> bool:
         """On when the configured social-reward stage reaches this one's level."""
         stage = ctx.towns.config.features.stages.social_rewards
         return _LEVELS.get(stage, 0) >= self.level
 
 
+def _ties(
+    rows: RowsView,
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]
+]:
+    """``[N, 6]`` ties over rows: the other agent's row (or -1), trust, familiarity, rivalry."""
+    a = rows.agents
+    other = a.tie_other.astype(np.int64)
+    if len(rows.worlds) > 1:
+        base = np.arange(rows.n_agents, dtype=np.int64) - rows.slots
+        other = np.where(other >= 0, other + base[:, None], -1)
+    return other, a.tie_trust, a.tie_familiarity, a.tie_rivalry
+
+
 def _tie_values(
-    ctx: RewardContext, rows: npt.NDArray[np.int64], others: npt.NDArray[np.int64]
+    ctx: RewardContextView, rows: npt.NDArray[np.int64], others: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Trust and familiarity of each ``rows[i]`` toward ``others[i]`` (0 without a tie)."""
-    other, trust_all, fam_all, _ = ctx.towns.relations()
+    other, trust_all, fam_all, _ = _ties(ctx.towns)
     match = other[rows] == others[:, None]
     found = match.any(axis=1)
     k = np.argmax(match, axis=1)
@@ -59,17 +73,15 @@ def _tie_values(
     return trust, fam
 
 
-def _partner(ctx: RewardContext, row: int, event: Mapping[str, Any]) -> int:
+def _partner(ctx: RewardContextView, row: int, event: Mapping[str, Any]) -> int:
     """Row of the event's ``other`` agent (in the town of ``row``), or -1."""
     if row < 0:
         return -1
     return ctx.towns.row_of(int(ctx.towns.town_index[row]), str(event.get("other")))
 
 
-class SocialChatParams(BaseModel):
+class SocialChatParams(PluginParams):
     """Parameters of ``social_chat`` (C1)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base: float = Field(0.01, ge=0, le=1, description="Reward per completed good chat (0..1).")
     trust_weight: float = Field(0.3, ge=0, le=1, description="Extra per unit of trust (0..1).")
@@ -80,18 +92,18 @@ class SocialChatParams(BaseModel):
     both: bool = Field(True, description="Pay the partner as well as the initiator.")
 
 
-class SocialChatStage(_SocialStage):
+class SocialChatStage(_SocialStage[SocialChatParams]):
     """C1: reward for completed good chats, more with trusted and familiar partners."""
 
     Params: ClassVar[type[BaseModel]] = SocialChatParams
     level: ClassVar[int] = 1
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Chat rewards of this tick."""
         out = np.zeros(ctx.n, dtype=np.float32)
         if not self.active(ctx):
             return out
-        p: SocialChatParams = self.params  # type: ignore[assignment]
+        p = self.params
         pairs: list[tuple[int, int]] = []
         for row, ev in ctx.facts.of_kind(p.event):
             other = _partner(ctx, row, ev)
@@ -110,10 +122,8 @@ class SocialChatStage(_SocialStage):
         return out
 
 
-class SocialAvoidanceParams(BaseModel):
+class SocialAvoidanceParams(PluginParams):
     """Parameters of ``social_avoidance`` (C2)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     bonus: float = Field(
         0.005, ge=0, le=0.1, description="Per tick queued beside a rival without conflict (0..0.1)."
@@ -122,20 +132,20 @@ class SocialAvoidanceParams(BaseModel):
     event: str = Field("conflict", min_length=1, description="Event kind of a conflict.")
 
 
-class SocialAvoidanceStage(_SocialStage):
+class SocialAvoidanceStage(_SocialStage[SocialAvoidanceParams]):
     """C2: a bonus for sharing a queue with a rival and keeping the peace."""
 
     Params: ClassVar[type[BaseModel]] = SocialAvoidanceParams
     level: ClassVar[int] = 2
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Bonus for rival-sharing queues without a conflict this tick."""
         out = np.zeros(ctx.n, dtype=np.float32)
         if not self.active(ctx):
             return out
-        p: SocialAvoidanceParams = self.params  # type: ignore[assignment]
+        p = self.params
         a = ctx.towns.agents
-        other, _, _, rivalry = ctx.towns.relations()
+        other, _, _, rivalry = _ties(ctx.towns)
         o = np.maximum(other, 0)
         q = a.queue_obj.astype(np.int64)
         rival = (other >= 0) & a.alive[o] & (rivalry >= p.rivalry)
@@ -152,29 +162,27 @@ class SocialAvoidanceStage(_SocialStage):
         return out
 
 
-class SocialQualityParams(BaseModel):
+class SocialQualityParams(PluginParams):
     """Parameters of ``social_quality`` (C3)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weight: float = Field(
         0.002, ge=0, le=0.05, description="Per tick times mean(trust + fam − rivalry) (0..0.05)."
     )
 
 
-class SocialQualityStage(_SocialStage):
+class SocialQualityStage(_SocialStage[SocialQualityParams]):
     """C3: a small modifier from the quality of the agent's relationships."""
 
     Params: ClassVar[type[BaseModel]] = SocialQualityParams
     level: ClassVar[int] = 3
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """``weight · mean over ties of (trust + familiarity − rivalry) / 3``."""
         out = np.zeros(ctx.n, dtype=np.float32)
         if not self.active(ctx):
             return out
-        p: SocialQualityParams = self.params  # type: ignore[assignment]
-        other, trust, familiarity, rivalry = ctx.towns.relations()
+        p = self.params
+        other, trust, familiarity, rivalry = _ties(ctx.towns)
         valid = other >= 0
         quality = np.where(valid, trust + familiarity - rivalry, 0.0).sum(axis=1)
         mean = quality / np.maximum(valid.sum(axis=1), 1) / 3.0

@@ -9,22 +9,21 @@ arrived) get 0.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from townlet.core.rewards.context import RewardContext
-from townlet.core.world.state import MILLS
+from townlet.core.ports import MILLS, PLUGIN_API_VERSION, PluginParams, RewardContextView
 
 __all__ = [
     "HomeostasisParams",
     "HomeostasisStage",
     "NeedWeights",
+    "RewardStageBase",
     "ShapingParams",
     "ShapingStage",
-    "Stage",
     "SurvivalParams",
     "SurvivalStage",
     "TerminalParams",
@@ -34,10 +33,8 @@ __all__ = [
 ]
 
 
-class NeedWeights(BaseModel):
+class NeedWeights(PluginParams):
     """Weight of each need's deficit."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     hunger: float = Field(1.0, ge=0, le=10, description="Weight of the hunger deficit (0..10).")
     hygiene: float = Field(0.6, ge=0, le=10, description="Weight of the hygiene deficit (0..10).")
@@ -48,25 +45,30 @@ class NeedWeights(BaseModel):
         return np.array([self.hunger, self.hygiene, self.energy], dtype=np.float32)
 
 
-class Stage(ABC):
-    """Shared plumbing of the built-in stages (a plugin need not use it)."""
+P = TypeVar("P", bound=BaseModel)
+
+
+class RewardStageBase(ABC, Generic[P]):
+    """Shared plumbing of reward stages, generic over the params model ``P``: a
+    subclass ``class MyStage(RewardStageBase[MyParams])`` sets ``Params = MyParams``
+    and reads ``self.params`` typed as ``MyParams``. A plugin need not use it."""
 
     Params: ClassVar[type[BaseModel]]
-    plugin_api_version: ClassVar[str] = "1.0"
+    """The params model (``P``)."""
+    plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
     tags: ClassVar[frozenset[str]] = frozenset()
+    """``social``: switched off by ``social_floor``; ``terminal``: exempt from the clip."""
 
-    def __init__(self, params: BaseModel) -> None:
-        self.params = params
+    def __init__(self, params: P) -> None:
+        self.params: P = params
 
     @abstractmethod
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
-        """Subclasses return their contribution."""
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
+        """Subclasses return their ``[N]`` contribution."""
 
 
-class HomeostasisParams(BaseModel):
+class HomeostasisParams(PluginParams):
     """Parameters of ``homeostasis``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: NeedWeights = Field(default_factory=NeedWeights, description="Per-need weights.")
     scale: float = Field(
@@ -74,7 +76,7 @@ class HomeostasisParams(BaseModel):
     )
 
 
-class HomeostasisStage(Stage):
+class HomeostasisStage(RewardStageBase[HomeostasisParams]):
     """−scale · Σ wᵢ · deficitᵢ² each tick: unmet needs hurt, quadratically."""
 
     Params: ClassVar[type[BaseModel]] = HomeostasisParams
@@ -83,7 +85,7 @@ class HomeostasisStage(Stage):
         super().__init__(params)
         self._w = params.weights.array() * np.float32(params.scale)
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Penalty of the deficits after the tick, for agents that stayed in town."""
         f = ctx.facts
         d = f.deficit
@@ -92,17 +94,15 @@ class HomeostasisStage(Stage):
         return out
 
 
-class ShapingParams(BaseModel):
+class ShapingParams(PluginParams):
     """Parameters of ``shaping``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: NeedWeights = Field(default_factory=NeedWeights, description="Per-need weights.")
     scale: float = Field(1.0, ge=0, le=10, description="φ(s) = −scale · Σ wᵢ·deficitᵢ (0..10).")
     gamma: float = Field(0.99, gt=0, le=1, description="Discount γ of γφ(s′) − φ(s) (0..1].")
 
 
-class ShapingStage(Stage):
+class ShapingStage(RewardStageBase[ShapingParams]):
     """Potential-based shaping γφ(s′) − φ(s) with φ(s) = −scale · Σ wᵢ·deficitᵢ.
 
     It pays for relief (eating, showering, sleeping) as it happens. The
@@ -117,7 +117,7 @@ class ShapingStage(Stage):
         self._w = params.weights.array() * np.float32(params.scale)
         self._gamma = np.float32(params.gamma)
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """γφ(s′) − φ(s) for agents that acted and stayed."""
         f = ctx.facts
         # γφ(s′) − φ(s) with φ = −d·w
@@ -128,10 +128,8 @@ class ShapingStage(Stage):
         return out
 
 
-class WorkParams(BaseModel):
+class WorkParams(PluginParams):
     """Parameters of ``work``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     wage_weight: float = Field(
         1.0, ge=0, le=10, description="Reward per unit of wage earned while working (0..10)."
@@ -146,14 +144,14 @@ class WorkParams(BaseModel):
     absent: float = Field(-0.05, ge=-0.5, le=0, description="When marked absent (−0.5..0).")
 
 
-class WorkStage(Stage):
+class WorkStage(RewardStageBase[WorkParams]):
     """Wage while working at the desk on shift, plus arrival bonus or penalties."""
 
     Params: ClassVar[type[BaseModel]] = WorkParams
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Wage this tick plus the punctuality, lateness and absence terms."""
-        p: WorkParams = self.params  # type: ignore[assignment]
+        p = self.params
         towns = ctx.towns
         a = towns.agents
         f = ctx.facts
@@ -170,31 +168,27 @@ class WorkStage(Stage):
         return out
 
 
-class SurvivalParams(BaseModel):
+class SurvivalParams(PluginParams):
     """Parameters of ``survival``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     per_tick: float = Field(0.002, ge=0, le=0.1, description="Reward per tick in town (0..0.1).")
 
 
-class SurvivalStage(Stage):
+class SurvivalStage(RewardStageBase[SurvivalParams]):
     """A small reward for every tick an agent stays in town."""
 
     Params: ClassVar[type[BaseModel]] = SurvivalParams
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """``per_tick`` for agents that acted and did not exit."""
-        p: SurvivalParams = self.params  # type: ignore[assignment]
+        p = self.params
         f = ctx.facts
         out: npt.NDArray[np.float32] = f.stayed * np.float32(p.per_tick)
         return out
 
 
-class TerminalParams(BaseModel):
+class TerminalParams(PluginParams):
     """Parameters of ``terminal``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     exit: float = Field(-1.0, ge=-10, le=0, description="Penalty on leaving town (−10..0).")
     reasons: dict[str, float] = Field(
@@ -215,15 +209,15 @@ class TerminalParams(BaseModel):
         return value
 
 
-class TerminalStage(Stage):
+class TerminalStage(RewardStageBase[TerminalParams]):
     """Penalties on exit (by reason) and on fainting; never a reward on death."""
 
     Params: ClassVar[type[BaseModel]] = TerminalParams
     tags: ClassVar[frozenset[str]] = frozenset({"terminal"})
 
-    def compute(self, ctx: RewardContext) -> npt.NDArray[np.float32]:
+    def compute(self, ctx: RewardContextView) -> npt.NDArray[np.float32]:
         """Exit and faint penalties of this tick."""
-        p: TerminalParams = self.params  # type: ignore[assignment]
+        p = self.params
         f = ctx.facts
         out = np.zeros(ctx.n, dtype=np.float32)
         for slot, reason in f.exit_reasons.items():

@@ -8,7 +8,13 @@ import time
 from collections import deque
 from typing import Any
 
-from townlet.core.ports import TelemetryEvent, TelemetrySink
+from townlet.core.ports import (
+    BatchingSink,
+    FlushingSink,
+    HealthReportingSink,
+    TelemetryEvent,
+    TelemetrySink,
+)
 from townlet.core.telemetry.health import SinkHealth, SinkState, TransportHealth
 from townlet.core.telemetry.payloads import WORLD_TYPES
 
@@ -250,10 +256,9 @@ class SinkWorker:
         last_tick: int | None = None
         failures: list[tuple[int, Exception]] = []
         broken = False  # a world message was lost: later diffs have no base
-        emit_batch = getattr(self.sink, "emit_batch", None)
-        if emit_batch is not None:
+        if isinstance(self.sink, BatchingSink):
             try:
-                taken = emit_batch(batch)
+                taken = self.sink.emit_batch(batch)
             except Exception as exc:  # isolate the sink; the run goes on
                 failures.append((batch[-1].tick, exc))
                 broken = any(e.kind in WORLD_TYPES for e in batch)
@@ -288,11 +293,10 @@ class SinkWorker:
             self._record_error(tick, error, "emit")
 
     def _call_flush(self) -> None:
-        flush = getattr(self.sink, "flush", None)
-        if flush is None:
+        if not isinstance(self.sink, FlushingSink):
             return
         try:
-            flush()
+            self.sink.flush()
         except Exception as exc:
             self._record_error(self._last_success, exc, "flush")
 
@@ -349,11 +353,10 @@ class SinkWorker:
             )
 
     def _transport_health(self) -> TransportHealth | None:
-        probe: Any = getattr(self.sink, "health", None)
-        if probe is None or self._state == "failed":
+        if not isinstance(self.sink, HealthReportingSink) or self._state == "failed":
             return None
         try:
-            result = probe()
+            result: Any = self.sink.health()  # a foreign sink's result: read defensively
             return TransportHealth(
                 connected=bool(result.connected),
                 last_error=getattr(result, "last_error", None),

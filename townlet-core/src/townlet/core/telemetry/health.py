@@ -6,26 +6,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from townlet.core.ports import TransportHealth
+
 __all__ = ["HubHealth", "SinkHealth", "SinkState", "TransportHealth"]
 
 SinkState = Literal["starting", "running", "failed", "stopped"]
-
-
-@dataclass(frozen=True, slots=True)
-class TransportHealth:
-    """Returned by a sink's optional ``health()`` method.
-
-    The hub calls ``health()`` (when a sink has one) to fill the transport
-    fields of :class:`SinkHealth`; a sink without it counts as connected while
-    it runs.
-    """
-
-    connected: bool
-    """Whether the transport can deliver right now (socket open, file open, server up)."""
-    last_error: str | None = None
-    """The latest transport error, even one the sink recovered from."""
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    """Small JSON-able extras: address, clients, reconnects, current file, ..."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from townlet.core.ports import TelemetryEvent, TelemetrySink
+from townlet.core.ports import TelemetryEvent, TelemetrySink, WorldBoundSink
 from townlet.core.telemetry._worker import SinkWorker
 from townlet.core.telemetry.diff import DiffError, apply_diff, make_diff
 from townlet.core.telemetry.health import HubHealth
@@ -139,9 +139,8 @@ class TelemetryHub:
             raise RuntimeError("the telemetry hub is already started")
         self._started = True
         for worker in self._workers:
-            bind = getattr(worker.sink, "bind_world", None)
-            if bind is not None:
-                bind(HubWorldSource(lambda: self._world, worker.request_snapshot))
+            if isinstance(worker.sink, WorldBoundSink):
+                worker.sink.bind_world(HubWorldSource(lambda: self._world, worker.request_snapshot))
             worker.start()
 
     def flush(self, timeout: float | None = None) -> bool:

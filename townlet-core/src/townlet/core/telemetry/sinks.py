@@ -10,25 +10,23 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import PLUGIN_API_VERSION, PluginParams, TelemetryEvent
 from townlet.core.telemetry.world_source import TrackingWorldSource, WorldSource
 
 __all__ = ["NullSink", "StdoutSink", "format_world_line"]
 
 
-class NullParams(BaseModel):
+class NullParams(PluginParams):
     """The ``null`` sink takes no parameters."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NullSink:
     """Discards every event (for benchmarks and runs that need no telemetry output)."""
 
     Params: ClassVar[type[BaseModel]] = NullParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
 
     def __init__(self, params: NullParams) -> None:
         self.params = params
@@ -43,10 +41,8 @@ class NullSink:
         """Nothing to close."""
 
 
-class StdoutParams(BaseModel):
+class StdoutParams(PluginParams):
     """Parameters of the ``stdout`` sink."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     every: int = Field(
         100, ge=1, le=100_000_000, description="Print one world line every N ticks (1..100000000)."
@@ -75,7 +71,7 @@ class StdoutSink:
     """
 
     Params: ClassVar[type[BaseModel]] = StdoutParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
 
     def __init__(self, params: StdoutParams) -> None:
         self.params = params

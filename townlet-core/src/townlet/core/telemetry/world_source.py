@@ -22,35 +22,13 @@ itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import TelemetryEvent, WorldSource
 from townlet.core.telemetry.diff import SnapshotTracker
 from townlet.core.telemetry.payloads import WORLD_TYPES
 
 __all__ = ["HubWorldSource", "TrackingWorldSource", "WorldSource"]
-
-
-@runtime_checkable
-class WorldSource(Protocol):
-    """The whole world, for a sink whose consumer lacks a base (see the module docstring)."""
-
-    def observe(self, event: TelemetryEvent) -> None:
-        """Note one message the sink handled, in stream order (non-world ones are ignored)."""
-        ...
-
-    def snapshot_now(self) -> Mapping[str, Any] | None:
-        """The ``world_snapshot`` payload as of the last observed world message, or None
-        if it cannot be had without waiting (then :meth:`request_snapshot`)."""
-        ...
-
-    def latest(self) -> Mapping[str, Any] | None:
-        """The freshest ``world_snapshot`` payload known, or None before any."""
-        ...
-
-    def request_snapshot(self) -> None:
-        """Ask for the next world message to be a full snapshot."""
-        ...
 
 
 class TrackingWorldSource:

@@ -108,10 +108,6 @@ class AffordanceSet:
         """Index of an affordance by id."""
         return self.ids.index(affordance_id)
 
-    def for_object_type(self, object_type: str) -> list[int]:
-        """Indices of the affordances offered by one object type."""
-        return [i for i, t in enumerate(self.object_type) if t == object_type]
-
 
 def load_affordances(path: Path) -> AffordanceSet:
     """Parse, validate and compile a manifest; raise :class:`ConfigError` on any problem."""
@@ -146,7 +142,8 @@ def _parse(path: Path, raw: bytes) -> AffordanceSet:
             spec = _AffordanceSpec.model_validate(entry)
         except ValidationError as exc:
             raise ConfigError(
-                f"{where}: affordance {label!r}: {format_validation_error(exc)}"
+                f"{where}: affordance {label!r}: "
+                f"{format_validation_error(exc, model=_AffordanceSpec)}"
             ) from exc
         if spec.id in (s.id for s in specs):
             raise ConfigError(f"{where}: affordance id {spec.id!r} is declared twice")

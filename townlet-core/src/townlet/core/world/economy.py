@@ -8,6 +8,8 @@ at every tick (a property the tests check).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +55,25 @@ class Economy:
         self.departed = 0
         """Mills that left town in the wallets of departed agents."""
         self.price_multiplier = np.ones(len(ITEMS), dtype=np.float64)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Prices, stock (arrays: copy before keeping) and the books."""
+        return {
+            "price": self.price,
+            "price_multiplier": self.price_multiplier,
+            "stock": self.stock,
+            "ledger": dict(self.ledger),
+            "departed": self.departed,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (arrays written in place)."""
+        self.price[...] = state["price"]
+        self.price_multiplier[...] = state["price_multiplier"]
+        self.stock[...] = state["stock"]
+        self.ledger.clear()
+        self.ledger.update(state["ledger"])
+        self.departed = int(state["departed"])
 
     def transfer(
         self,

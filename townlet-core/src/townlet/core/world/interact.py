@@ -59,10 +59,8 @@ def start_arrivals(towns: TownRows) -> None:
         return
     tgt = a.target[cand]
     first = towns.worlds[0]
-    holder = towns.cat([w.objects.holder for w in towns.worlds])
-    n_obj = first.objects.holder.size
     here = (tile_keys(a.xy)[cand] == first.object_keys[tgt]) & (
-        holder[towns.town_index[cand] * n_obj + tgt] == towns.slots[cand]
+        towns.holders(cand, tgt) == towns.slots[cand]
     )
     for world, slots in towns.by_town(cand[here]):
         _start(world, slots.tolist())
@@ -110,7 +108,7 @@ def step_affordances(towns: TownRows) -> None:
     aset = towns.worlds[0].affordances
     out = [t for t, w in enumerate(towns.worlds) if not (w.utility_on[0] and w.utility_on[1])]
     if out:
-        utility = towns.cat([w.utility_on[None] for w in towns.worlds])[towns.town_index[active]]
+        utility = np.stack([w.utility_on for w in towns.worlds])[towns.town_index[active]]
         aff = a.aff[active]
         power, water = utility[:, 0], utility[:, 1]
         lost = (aset.needs_power[aff] & ~power) | (aset.needs_water[aff] & ~water)

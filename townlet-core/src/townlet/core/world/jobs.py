@@ -105,9 +105,11 @@ def _arrivals_and_absences(
 def end_shifts(towns: TownRows) -> None:
     """Working agents whose shift is over (or who missed it) finish GoToWork."""
     a = towns.agents
-    status = towns.cat([w.option_status for w in towns.worlds])
     going = (
-        (a.option == Option.GO_TO_WORK) & (status == OptionStatus.ACTIVE) & a.alive & (a.job >= 0)
+        (a.option == Option.GO_TO_WORK)
+        & (a.option_status == OptionStatus.ACTIVE)
+        & a.alive
+        & (a.job >= 0)
     ).nonzero()[0]
     if going.size == 0:
         return

@@ -1,12 +1,15 @@
-"""Run KPIs, accumulated with array operations each tick."""
+"""Run KPIs, accumulated with array operations each tick.
+
+Per-slot counts (``ok_ticks``, ``alive_ticks``) live in the agent store
+(:class:`~townlet.core.world.state.AgentArrays`); :class:`Kpis` keeps the town totals.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 __all__ = ["Kpis"]
 
@@ -15,12 +18,9 @@ __all__ = ["Kpis"]
 class Kpis:
     """Counters for the run summary and metrics."""
 
-    n_slots: int
     agent_ticks: int = 0
     ok_agent_ticks: int = 0
     """Agent-ticks with every need above the threshold (self-sufficiency)."""
-    ok_ticks: npt.NDArray[np.int64] = field(init=False)
-    alive_ticks: npt.NDArray[np.int64] = field(init=False)
     completions: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     steps: int = 0
@@ -31,17 +31,9 @@ class Kpis:
     invalid_options: int = 0
     option_switches: int = 0
 
-    def __post_init__(self) -> None:
-        self.ok_ticks = np.zeros(self.n_slots, dtype=np.int64)
-        self.alive_ticks = np.zeros(self.n_slots, dtype=np.int64)
-
-    def accumulate(
-        self, alive: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_], n_alive: int, n_ok: int
-    ) -> None:
-        """Count one tick of need health (``ok``: alive with every need above the
-        threshold; ``n_alive`` and ``n_ok`` their counts)."""
-        self.alive_ticks += alive
-        self.ok_ticks += ok
+    def accumulate(self, n_alive: int, n_ok: int) -> None:
+        """Count one tick of need health: ``n_alive`` agents alive, ``n_ok`` of them
+        with every need above the threshold."""
         self.agent_ticks += n_alive
         self.ok_agent_ticks += n_ok
 
@@ -54,3 +46,16 @@ class Kpis:
     def mean_queue_wait(self) -> float:
         """Mean ticks from joining a queue to getting the reservation."""
         return self.queue_wait_ticks / self.reservations if self.reservations else 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every counter, JSON-able."""
+        return {
+            f.name: dict(v) if isinstance(v := getattr(self, f.name), Counter) else v
+            for f in fields(self)
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every counter from :meth:`state_dict`'s output."""
+        for f in fields(self):
+            value = state[f.name]
+            setattr(self, f.name, Counter(value) if isinstance(value, Mapping) else int(value))

@@ -22,7 +22,8 @@ recycled and the event logged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,11 +62,20 @@ class EmbeddingSlots:
         self.in_use[slot] = False
         self.freed_at[slot] = tick
 
+    def state_dict(self) -> dict[str, Any]:
+        """``in_use`` and ``freed_at`` (the arrays themselves: copy before keeping)."""
+        return {"in_use": self.in_use, "freed_at": self.freed_at}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Write :meth:`state_dict`'s arrays in place."""
+        self.in_use[...] = state["in_use"]
+        self.freed_at[...] = state["freed_at"]
+
 
 class Lifecycle:
-    """Per-agent counters and the exit/arrival rules."""
+    """The exit/arrival rules; their per-slot counters are in the agent store."""
 
-    def __init__(self, config: LifecycleConfig, n_slots: int, enabled: bool) -> None:
+    def __init__(self, config: LifecycleConfig, enabled: bool) -> None:
         self.config = config
         self.enabled = enabled
         self.mortality = not config.training_mode
@@ -73,14 +83,6 @@ class Lifecycle:
         self.exit_cooldown = config.exit_cooldown
         self.spawn_delay = (config.spawn_delay_min, config.spawn_delay_max)
         self.collapse_deficit = config.collapse_deficit
-        self.collapse_ticks = np.zeros(n_slots, dtype=np.int32)
-        self.neglect_ticks = np.zeros(n_slots, dtype=np.int32)
-        self.unpaid_days = np.zeros(n_slots, dtype=np.int32)
-        self.absent_streak = np.zeros(n_slots, dtype=np.int32)
-        self.jobless_days = np.zeros(n_slots, dtype=np.int32)
-        self.near_death = np.zeros(n_slots, dtype=bool)
-        self._absent_seen = np.zeros(n_slots, dtype=np.int32)
-        self._shifts_seen = np.zeros(n_slots, dtype=np.int32)
         self.exits_today = 0
         self.last_exit = -(10**9)
         self.suppressed_until = -1
@@ -89,6 +91,35 @@ class Lifecycle:
         self.exits = 0
         self.arrivals = 0
         self.embeddings = EmbeddingSlots(config.embedding_slots, config.embedding_cooldown)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Town-wide counters, the console's settings and pending arrivals (JSON-able;
+        the per-slot counters are in the agent store, the embeddings separate)."""
+        return {
+            "exits_today": self.exits_today,
+            "last_exit": self.last_exit,
+            "suppressed_until": self.suppressed_until,
+            "pending": [list(p) for p in self.pending],
+            "exits": self.exits,
+            "arrivals": self.arrivals,
+            "mortality": self.mortality,
+            "max_exits_per_day": self.max_exits_per_day,
+            "exit_cooldown": self.exit_cooldown,
+            "spawn_delay": list(self.spawn_delay),
+            "collapse_deficit": self.collapse_deficit,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output."""
+        self.exits_today, self.last_exit = state["exits_today"], state["last_exit"]
+        self.suppressed_until = state["suppressed_until"]
+        self.pending = [(int(t), int(slot)) for t, slot in state["pending"]]
+        self.exits, self.arrivals = state["exits"], state["arrivals"]
+        self.mortality, self.max_exits_per_day = state["mortality"], state["max_exits_per_day"]
+        self.exit_cooldown = state["exit_cooldown"]
+        low, high = state["spawn_delay"]
+        self.spawn_delay = (low, high)
+        self.collapse_deficit = state["collapse_deficit"]
 
     def step(self, world: World) -> None:
         """Exit at most one agent, bring in due newcomers (after :func:`count_danger`)."""
@@ -110,10 +141,10 @@ class Lifecycle:
         day = world.clock.ticks_per_day
         if cfg.age_out_days is not None:
             out[a.alive & (world.tick - a.spawned_at >= cfg.age_out_days * day)] = "age_out"
-        out[a.alive & (self.jobless_days >= cfg.unemployment_days)] = "unemployment"
-        out[a.alive & (self.neglect_ticks >= cfg.neglect_fraction * day)] = "neglect"
-        out[a.alive & (self.unpaid_days > cfg.eviction_days)] = "eviction"
-        out[a.alive & (self.collapse_ticks >= cfg.collapse_ticks)] = "collapse"
+        out[a.alive & (a.jobless_days >= cfg.unemployment_days)] = "unemployment"
+        out[a.alive & (a.neglect_ticks >= cfg.neglect_fraction * day)] = "neglect"
+        out[a.alive & (a.unpaid_days > cfg.eviction_days)] = "eviction"
+        out[a.alive & (a.collapse_ticks >= cfg.collapse_ticks)] = "collapse"
         return out
 
     def _maybe_exit(self, world: World) -> None:
@@ -158,9 +189,10 @@ class Lifecycle:
 
     def arrive(self, world: World, slot: int) -> None:
         """A newcomer takes empty slot ``slot`` at the roadside."""
-        self.collapse_ticks[slot] = self.neglect_ticks[slot] = 0
-        self.unpaid_days[slot] = self.absent_streak[slot] = self.jobless_days[slot] = 0
-        self.near_death[slot] = False
+        a = world.agents
+        a.collapse_ticks[slot] = a.neglect_ticks[slot] = 0
+        a.unpaid_days[slot] = a.absent_streak[slot] = a.jobless_days[slot] = 0
+        a.near_death[slot] = False
         world.spawn(slot, reason="replacement", roadside=True)
         self.arrivals += 1
         world.narrate("new_arrival", (slot,))
@@ -171,27 +203,25 @@ class Lifecycle:
         cfg = self.config
         alive = a.alive
         self.exits_today = 0
-        self.neglect_ticks[:] = 0
-        self.unpaid_days = np.where(alive & (a.rent_due > 0), self.unpaid_days + 1, 0).astype(
-            np.int32
-        )
-        for slot in np.flatnonzero(alive & (self.unpaid_days == cfg.eviction_days)):
+        a.neglect_ticks[:] = 0
+        a.unpaid_days[:] = np.where(alive & (a.rent_due > 0), a.unpaid_days + 1, 0)
+        for slot in np.flatnonzero(alive & (a.unpaid_days == cfg.eviction_days)):
             world.record("eviction_notice", int(slot), owed=int(a.rent_due[slot]) / MILLS)
-        absent = alive & (a.job >= 0) & (a.absent_days > self._absent_seen)
-        worked = alive & (a.job >= 0) & (a.shift_days > self._shifts_seen) & ~absent
-        self._absent_seen[:] = a.absent_days
-        self._shifts_seen[:] = a.shift_days
-        self.absent_streak = np.where(
-            absent, self.absent_streak + 1, np.where(worked, 0, self.absent_streak)
-        ).astype(np.int32)
+        absent = alive & (a.job >= 0) & (a.absent_days > a.absent_seen)
+        worked = alive & (a.job >= 0) & (a.shift_days > a.shifts_seen) & ~absent
+        a.absent_seen[:] = a.absent_days
+        a.shifts_seen[:] = a.shift_days
+        a.absent_streak[:] = np.where(
+            absent, a.absent_streak + 1, np.where(worked, 0, a.absent_streak)
+        )
         for slot in np.flatnonzero(
-            alive & (a.job >= 0) & (self.absent_streak >= cfg.fire_after_absences)
+            alive & (a.job >= 0) & (a.absent_streak >= cfg.fire_after_absences)
         ):
             world.lose_job(int(slot), "fired")
-            self.absent_streak[slot] = 0
-        jobless = alive & (a.job < 0) & world.employable
-        self.jobless_days = np.where(jobless, self.jobless_days + 1, 0).astype(np.int32)
-        for slot in np.flatnonzero(jobless & (self.jobless_days > cfg.rehire_days)):
+            a.absent_streak[slot] = 0
+        jobless = alive & (a.job < 0) & a.employable
+        a.jobless_days[:] = np.where(jobless, a.jobless_days + 1, 0)
+        for slot in np.flatnonzero(jobless & (a.jobless_days > cfg.rehire_days)):
             world.hire(int(slot))
 
 
@@ -204,7 +234,7 @@ def count_danger(towns: TownRows) -> None:
     worst = deficit.max(axis=1)
     alive = a.alive
     danger = alive & (worst > cfg.near_death_deficit)
-    entering = danger & ~towns.cat([life.near_death for life in lives])
+    entering = danger & ~a.near_death
     for row in np.flatnonzero(entering).tolist():
         world, slot = towns.locate(row)
         need = int(np.argmax(deficit[row]))
@@ -219,16 +249,8 @@ def count_danger(towns: TownRows) -> None:
     limit = (  # compared in float32, as a Python float is
         limits[0] if len(set(limits)) == 1 else np.array(limits, np.float32)[towns.town_index]
     )
+    a.near_death[:] = danger
     # count up while starving, back to 0 otherwise
-    collapse = towns.cat([life.collapse_ticks for life in lives]) + 1
-    collapse *= alive & (deficit[:, 0] > limit)
-    neglect = towns.cat([life.neglect_ticks for life in lives]) + (
-        alive & (worst > cfg.neglect_deficit)
-    )
-    for t, life in enumerate(lives):
-        span = towns.span(t)
-        life.near_death, life.collapse_ticks, life.neglect_ticks = (
-            danger[span],
-            collapse[span],
-            neglect[span],
-        )
+    a.collapse_ticks += 1
+    a.collapse_ticks *= alive & (deficit[:, 0] > limit)
+    a.neglect_ticks += alive & (worst > cfg.neglect_deficit)

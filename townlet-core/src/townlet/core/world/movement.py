@@ -33,16 +33,13 @@ def step_movement(towns: TownRows) -> None:
     a = towns.agents
     worlds = towns.worlds
     first = worlds[0]
-    n_obj = first.objects.holder.size
-    holder = towns.cat([w.objects.holder for w in worlds])
-    obj_base = towns.town_index * n_obj  # row -> its town's first object row
     slots = towns.slots
     free_hand = a.alive & (a.aff == NO) & (a.stall_until <= towns.ticks)
     walking = (free_hand & (a.target >= 0)).nonzero()[0]
     tgt = a.target[walking]
     away = tile_keys(a.xy)[walking] != first.object_keys[tgt]
     walking, tgt = walking[away], tgt[away]
-    waiting = (holder[obj_base[walking] + tgt] != slots[walking]) & (a.queue_obj[walking] >= 0)
+    waiting = (towns.holders(walking, tgt) != slots[walking]) & (a.queue_obj[walking] >= 0)
     if np.count_nonzero(waiting):
         stop = np.zeros(walking.size, dtype=bool)
         stop[waiting] = (
@@ -57,7 +54,7 @@ def step_movement(towns: TownRows) -> None:
     on_obj = first.object_at[a.xy[idle, 1], a.xy[idle, 0]]
     squat = on_obj >= 0
     idle, on_obj = idle[squat], on_obj[squat]
-    squatting = idle[holder[obj_base[idle] + on_obj] != slots[idle]]
+    squatting = idle[towns.holders(idle, on_obj) != slots[idle]] if idle.size else idle
 
     if walking.size == 0 and squatting.size == 0:
         return
@@ -166,7 +163,7 @@ def _move(world: World, movers: list[int], step_dir: list[int]) -> None:
     a = world.agents
     pos = a.xy.tolist()
     occ = Counter(tuple(pos[s]) for s in a.alive.nonzero()[0].tolist())
-    ghost_after = world.config.world.queues.ghost_step_after
+    ghost_after = world.settings.queues.ghost_step_after
     walkable = world.walkable
     for k in world.rng.world.permutation(len(movers)).tolist():
         slot = movers[k]

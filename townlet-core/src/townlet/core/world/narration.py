@@ -8,6 +8,7 @@ same line was said within ``dedupe_window`` ticks.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Final
 
 from townlet.core.world.settings import NarrationConfig
@@ -43,6 +44,25 @@ class Narrator:
         self._recent: deque[tuple[int, str]] = deque()
         self._hour = -1
         self._hour_count = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters and the throttles' memory, JSON-able (not this tick's ``lines``)."""
+        return {
+            "said": self.said,
+            "dropped": self.dropped,
+            "last_category": dict(self._last_category),
+            "recent": [list(r) for r in self._recent],
+            "hour": self._hour,
+            "hour_count": self._hour_count,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output; this tick's ``lines`` start empty."""
+        self.said, self.dropped = state["said"], state["dropped"]
+        self._hour, self._hour_count = state["hour"], state["hour_count"]
+        self._last_category = dict(state["last_category"])
+        self._recent = deque((int(t), str(text)) for t, text in state["recent"])
+        self.lines = []
 
     def begin_tick(self) -> None:
         """Forget the previous tick's lines."""

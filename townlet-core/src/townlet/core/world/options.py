@@ -1,4 +1,4 @@
-"""Options (meta-actions), primitives, action masks and option controllers.
+"""Options (meta-actions), action masks and option controllers.
 
 A policy picks one option per agent; the world runs it through a short
 scripted controller that chooses the object to use (cheapest by path cost
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPTIONS",
-    "PRIMITIVES",
     "Option",
     "OptionStatus",
     "action_masks",
@@ -48,23 +47,10 @@ class Option(IntEnum):
 
 
 OPTIONS: Final = tuple(o.name.lower() for o in Option)
-PRIMITIVES: Final = (
-    "wait",
-    "move_n",
-    "move_e",
-    "move_s",
-    "move_w",
-    "interact",
-    "talk",
-    "buy",
-    "use_item",
-    "sleep",
-    "equip",
-)
 
 
 class OptionStatus:
-    """Values of ``World.option_status``."""
+    """Values of ``AgentArrays.option_status``."""
 
     ACTIVE: Final = 0
     DONE: Final = 1
@@ -130,7 +116,7 @@ def apply_options(towns: TownRows, options: npt.NDArray[np.integer[Any]]) -> Non
     option ended) to it: masked options count as invalid, and an active option
     stays committed for ``commit_window`` ticks."""
     a = towns.agents
-    status = towns.cat([w.option_status for w in towns.worlds])
+    status = a.option_status
     change = (a.alive & ((options != a.option) | (status != OptionStatus.ACTIVE))).nonzero()[0]
     window = towns.config.world.commit_window
     for row in change.tolist():
@@ -139,7 +125,7 @@ def apply_options(towns: TownRows, options: npt.NDArray[np.integer[Any]]) -> Non
         if not 0 <= new < len(OPTIONS) or not world.action_masks()[slot, new]:
             world.kpi.invalid_options += 1
             continue
-        active = world.option_status[slot] == OptionStatus.ACTIVE
+        active = world.agents.option_status[slot] == OptionStatus.ACTIVE
         if active and world.tick - int(a.option_since[row]) < window:
             continue
         world.switch_option(slot, new)
@@ -148,10 +134,9 @@ def apply_options(towns: TownRows, options: npt.NDArray[np.integer[Any]]) -> Non
 def plan_steps(towns: TownRows) -> None:
     """Rows with an active option and nothing to head for pick their next step."""
     a = towns.agents
-    status = towns.cat([w.option_status for w in towns.worlds])
     need = (
         a.alive
-        & (status == OptionStatus.ACTIVE)
+        & (a.option_status == OptionStatus.ACTIVE)
         & (a.target == NO)
         & (a.aff == NO)
         & (a.option != Option.WAIT)
@@ -215,7 +200,7 @@ def _go(world: World, slot: int, affordance: str) -> None:
     duration = float(world.affordances.duration[goal])
     cost = dist + busy * duration / 2 + queued * duration
     if world.social_behaviour:
-        rivals = world.relations.rivals_of(slot, world.config.world.social.avoid_rivalry)
+        rivals = world.relations.rivals_of(slot, world.settings.social.avoid_rivalry)
         if rivals.size:  # stage C: steer clear of queues a rival stands in
             rival_there = np.isin(objs.holder[candidates], rivals) | np.isin(
                 candidates, a.queue_obj[rivals]

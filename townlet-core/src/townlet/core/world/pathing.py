@@ -113,18 +113,6 @@ class PathFields:
         if len(_SHARED) > _SHARED_MAX:
             _SHARED.popitem(last=False)
 
-    def next_step(
-        self, targets: npt.NDArray[np.int64], xy: npt.NDArray[np.int16]
-    ) -> npt.NDArray[np.int8]:
-        """Direction index (or -1) for each agent walking to ``targets``."""
-        return self.step[targets, xy[:, 1], xy[:, 0]]
-
-    def distance(
-        self, targets: npt.NDArray[np.int64], xy: npt.NDArray[np.int16]
-    ) -> npt.NDArray[np.float32]:
-        """Path cost for each agent to its target (inf when unreachable)."""
-        return self.dist[targets, xy[:, 1], xy[:, 0]]
-
 
 def _shifted(a: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
     """Value of the north/east/south/west neighbour of every tile (inf off-map)."""

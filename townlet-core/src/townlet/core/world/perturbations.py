@@ -11,6 +11,7 @@ locked out in curriculum stages M0-M2; :meth:`Perturbations.trigger` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,13 +45,29 @@ class Active:
 class Perturbations:
     """Schedules, applies and reverts perturbations."""
 
-    def __init__(self, config: PerturbationsConfig, curriculum: str, n_slots: int) -> None:
+    def __init__(self, config: PerturbationsConfig, curriculum: str) -> None:
         self.config = config
         self.locked = curriculum in _LOCKED_STAGES
         self.active: list[Active] = []
         self.started = 0
         self._next_id = 1
-        self.last_targeted = np.full(n_slots, -(10**9), dtype=np.int64)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Perturbations in force and the id counters, JSON-able (who was last picked
+        for a meet is in the agent store: ``agents.last_targeted``)."""
+        return {
+            "active": [
+                {"id": p.id, "kind": p.kind, "start": p.start, "until": p.until, "params": p.params}
+                for p in self.active
+            ],
+            "started": self.started,
+            "next_id": self._next_id,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (effects already in the restored state)."""
+        self.active = [Active(**p) for p in state["active"]]
+        self.started, self._next_id = state["started"], state["next_id"]
 
     def step(self, world: World) -> None:
         """End expired perturbations; maybe start new ones (hourly)."""
@@ -104,7 +121,7 @@ class Perturbations:
                 return None
             for slot in pair:
                 world.force_option(int(slot), Option.SOCIALISE)
-                self.last_targeted[slot] = world.tick
+                world.agents.last_targeted[slot] = world.tick
             params["agents"] = [int(s) for s in pair]
             world.narrate("arranged_meet", tuple(int(s) for s in pair))
         p = Active(self._next_id, kind, world.tick, world.tick + duration, params)
@@ -148,9 +165,7 @@ class Perturbations:
     def _rival_pair(self, world: World) -> tuple[int, int] | None:
         rel = world.relations
         a = world.agents
-        fair = (
-            world.tick - self.last_targeted >= self.config.fairness_days * world.clock.ticks_per_day
-        )
+        fair = world.tick - a.last_targeted >= self.config.fairness_days * world.clock.ticks_per_day
         ok = a.alive & fair
         best, pair = 0.0, None
         for slot in np.flatnonzero(ok):

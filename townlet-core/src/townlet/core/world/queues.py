@@ -56,7 +56,7 @@ def join_queues(towns: TownRows) -> None:
 def _rival_collisions(world: World, joined: npt.NDArray[np.int64]) -> None:
     """A newcomer to a queue that a rival already stands in collides with them."""
     a = world.agents
-    threshold = world.config.world.social.avoid_rivalry
+    threshold = world.settings.social.avoid_rivalry
     for slot in joined:
         o = int(a.queue_obj[slot])
         for rival in world.relations.rivals_of(int(slot), threshold):
@@ -83,7 +83,7 @@ def release(world: World, o: int) -> None:
 
 def _priority(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     a = world.agents
-    cfg = world.config.world.queues
+    cfg = world.settings.queues
     age = (world.tick - a.queue_since[slots]).astype(np.float64)
     penalty = np.where(a.cooldown_until[slots] > world.tick, _COOLDOWN_PENALTY, 0.0)
     prio: npt.NDArray[np.float64] = (
@@ -98,9 +98,7 @@ def grant_reservations(towns: TownRows) -> None:
     queued = ((a.queue_obj >= 0) & a.alive).nonzero()[0]
     if queued.size == 0:
         return
-    holder = towns.cat([w.objects.holder for w in towns.worlds])
-    n_obj = towns.worlds[0].objects.holder.size
-    free = holder[towns.town_index[queued] * n_obj + a.queue_obj[queued]] == NO
+    free = towns.holders(queued, a.queue_obj[queued]) == NO
     for world, slots in towns.by_town(queued[free]):
         _grant(world, slots)
 
@@ -127,10 +125,7 @@ def _grant(world: World, waiting: npt.NDArray[np.int64]) -> None:
         objs.holder[o] = slot
         objs.reserved_at[o] = world.tick
         objs.reserved_until[o] = (
-            world.tick
-            + int(np.ceil(travel))
-            + duration
-            + (world.config.world.queues.reservation_slack)
+            world.tick + int(np.ceil(travel)) + duration + (world.settings.queues.reservation_slack)
         )
         world.kpi.queue_wait_ticks += world.tick - int(a.queue_since[slot])
         world.kpi.reservations += 1
@@ -145,7 +140,7 @@ def _fairness(world: World, slot: int, o: int) -> None:
         return
     passed = others[a.queue_since[others] < a.queue_since[slot]]
     if passed.size:
-        a.cooldown_until[slot] = world.tick + world.config.world.queues.fairness_cooldown
+        a.cooldown_until[slot] = world.tick + world.settings.queues.fairness_cooldown
         for victim in passed:
             conflict(world, "cut_in", int(victim), slot, o)
     else:
@@ -171,8 +166,8 @@ def queue_ranks(world: World, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.in
 def expire_reservations(towns: TownRows) -> None:
     """Release reservations past their timeout, failing the holder's affordance."""
     worlds = towns.worlds
-    until = towns.cat([w.objects.reserved_until for w in worlds])
-    holder = towns.cat([w.objects.holder for w in worlds])
+    until = towns.objects("reserved_until")
+    holder = towns.objects("holder")
     n_obj = worlds[0].objects.holder.size
     ticks = (
         np.repeat(np.array([w.tick for w in worlds]), n_obj) if len(worlds) > 1 else worlds[0].tick

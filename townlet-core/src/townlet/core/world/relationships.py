@@ -2,7 +2,9 @@
 
 Row ``i`` lists agent slot ``i``'s ties: ``other[i, k]`` is the slot of the
 k-th tie (or -1) and ``trust``, ``familiarity``, ``rivalry`` its values in
-[-1, 1]. Ties are directional: each side keeps its own view, and both sides
+[-1, 1]. The arrays are the agent store's ``tie_other``, ``tie_trust``,
+``tie_familiarity`` and ``tie_rivalry`` (:class:`~townlet.core.world.state.AgentArrays`),
+changed in place only. Ties are directional: each side keeps its own view, and both sides
 are updated by :meth:`Relationships.apply` with their own personality.
 
 Events change a tie by the deltas in :data:`EVENTS` (SPEC §3), adjusted by the
@@ -26,9 +28,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from townlet.core.world.state import TIES, AgentArrays
+
 __all__ = ["EVENTS", "TIES", "WORK_EVENTS", "Relationships"]
 
-TIES: Final = 6
 EVENTS: Final[dict[str, tuple[float, float, float]]] = {
     "shared_meal": (0.10, 0.25, 0.0),
     "queued_politely": (0.05, 0.05, -0.05),
@@ -44,24 +47,34 @@ ADMIT_STRENGTH: Final = 0.2
 
 
 class Relationships:
-    """Ties of every agent slot."""
+    """The rules over the ties of every agent slot, kept in ``agents``."""
 
-    def __init__(self, n_slots: int, decay_per_hour: float = 0.02, faint: float = 0.02) -> None:
-        self.other: npt.NDArray[np.int32] = np.full((n_slots, TIES), -1, dtype=np.int32)
-        self.trust: npt.NDArray[np.float32] = np.zeros((n_slots, TIES), dtype=np.float32)
-        self.familiarity: npt.NDArray[np.float32] = np.zeros((n_slots, TIES), dtype=np.float32)
-        self.rivalry: npt.NDArray[np.float32] = np.zeros((n_slots, TIES), dtype=np.float32)
+    def __init__(
+        self, agents: AgentArrays, decay_per_hour: float = 0.02, faint: float = 0.02
+    ) -> None:
+        self.agents = agents
         self.decay_per_hour = decay_per_hour
         self.faint = faint
 
-    def arrays(self) -> dict[str, npt.NDArray[np.generic]]:
-        """Every array by name (hashing, snapshots)."""
-        return {
-            "other": self.other,
-            "trust": self.trust,
-            "familiarity": self.familiarity,
-            "rivalry": self.rivalry,
-        }
+    @property
+    def other(self) -> npt.NDArray[np.int32]:
+        """``[N, TIES]`` slot of each tie, or -1 (``agents.tie_other``)."""
+        return self.agents.tie_other
+
+    @property
+    def trust(self) -> npt.NDArray[np.float32]:
+        """``[N, TIES]`` trust toward each tie (``agents.tie_trust``)."""
+        return self.agents.tie_trust
+
+    @property
+    def familiarity(self) -> npt.NDArray[np.float32]:
+        """``[N, TIES]`` familiarity with each tie (``agents.tie_familiarity``)."""
+        return self.agents.tie_familiarity
+
+    @property
+    def rivalry(self) -> npt.NDArray[np.float32]:
+        """``[N, TIES]`` rivalry toward each tie (``agents.tie_rivalry``)."""
+        return self.agents.tie_rivalry
 
     def tie(self, a: int, b: int) -> tuple[float, float, float]:
         """``a``'s view of ``b`` as (trust, familiarity, rivalry); zeros if no tie."""
@@ -142,11 +155,6 @@ class Relationships:
         self.other[gone] = -1
         for values in (self.trust, self.familiarity, self.rivalry):
             values[gone] = 0.0
-
-    def max_rivalry(self) -> npt.NDArray[np.float32]:
-        """Per slot, the highest rivalry it feels toward anyone."""
-        rivalry: npt.NDArray[np.float32] = np.where(self.other >= 0, self.rivalry, 0.0).max(axis=1)
-        return rivalry
 
     def rivals_of(self, slot: int, threshold: float) -> npt.NDArray[np.int32]:
         """Slots ``slot`` feels rivalry above ``threshold`` toward."""

@@ -36,7 +36,7 @@ def observe(world: World) -> dict[str, Any]:
             "wallet": int(a.wallet[slot]) / MILLS,
             "inventory": {n: int(a.inventory[slot, i]) for i, n in enumerate(ITEMS)},
             "job": {
-                "workplace": world.config.world.jobs.jobs[a.job[slot]].place
+                "workplace": world.settings.jobs.jobs[a.job[slot]].place
                 if a.job[slot] >= 0
                 else None,
                 "state": ShiftState.NAMES[int(a.shift_state[slot])],
@@ -71,7 +71,7 @@ def observe(world: World) -> dict[str, Any]:
     econ = world.economy
     return {
         "tick": world.tick,
-        "config_id": world.config.config_id,
+        "config_id": world.config_id,
         "ticks_per_day": world.clock.ticks_per_day,
         "day": world.clock.day(world.tick),
         "minute_of_day": world.clock.minute_of_day(world.tick),

@@ -13,11 +13,17 @@ they for the towns of a vector env, whose agent arrays are views of the rows
 of one storage (:meth:`~townlet.core.world.state.AgentArrays.rows`): then it
 is ``shared`` and writes through it reach the worlds. Otherwise
 ``agents.<name>`` is concatenated on first access and then kept, so build a
-new one after the worlds change, and never write through it."""
+new one after the worlds change, and never write through it.
+
+``agents`` covers every per-slot array (option status, lifecycle counters,
+KPIs, ties included). Object arrays are per town: :meth:`TownRows.objects`
+lays them end to end and :meth:`TownRows.holders` gives the holder of each
+row's object."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
@@ -26,11 +32,12 @@ import numpy.typing as npt
 from townlet.core.world.state import AgentArrays, AgentRows
 
 if TYPE_CHECKING:
-    from townlet.core.config.models import TownletConfig
+    from townlet.core.config.models import FeaturesConfig
+    from townlet.core.world.settings import WorldConfig
     from townlet.core.world.townmap import TownMap
     from townlet.core.world.world import World
 
-__all__ = ["TownRows"]
+__all__ = ["TownRows", "TownsConfig"]
 
 
 _T = TypeVar("_T")
@@ -89,9 +96,19 @@ class _Agents:
             return arr
 
 
+@dataclass(frozen=True)
+class TownsConfig:
+    """The parts of the run config a world is built from: its ``world`` section,
+    ``features`` and ``seed``."""
+
+    world: WorldConfig
+    features: FeaturesConfig
+    seed: int
+
+
 class TownRows:
-    """Rows of ``worlds`` (see the module docstring). Towns must share one config
-    apart from their seeds, as the towns of a vector env do."""
+    """Rows of ``worlds`` (see the module docstring). Towns must share their world
+    settings and features (apart from their seeds), as the towns of a vector env do."""
 
     def __init__(self, worlds: Sequence[World]) -> None:
         if not worlds:
@@ -122,9 +139,10 @@ class TownRows:
         return cls(worlds if isinstance(worlds, Sequence) else (worlds,))
 
     @property
-    def config(self) -> TownletConfig:
-        """The config the towns share (that of the first)."""
-        return self.worlds[0].config
+    def config(self) -> TownsConfig:
+        """What the towns share of their run config (that of the first town)."""
+        first = self.worlds[0]
+        return TownsConfig(first.settings, first.features, first.seed)
 
     @property
     def town(self) -> TownMap:
@@ -158,9 +176,20 @@ class TownRows:
         t = self._town_of[row]
         return self.worlds[t], row - self.offsets[t]
 
-    def cat(self, arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-        """One array per town (e.g. ``[w.option_status for w in rows.worlds]``) over rows."""
-        return _cat(list(arrays))
+    def objects(self, name: str) -> npt.NDArray[Any]:
+        """Per-object array ``name`` of every town end to end (object ``o`` of town ``t``
+        at ``t * objects + o``): the town's own array for one town, else a fresh copy."""
+        return _cat([getattr(w.objects, name) for w in self.worlds])
+
+    def holders(
+        self, rows: npt.NDArray[np.int64], objects: npt.NDArray[Any]
+    ) -> npt.NDArray[np.int32]:
+        """Agent slot (within its town) holding object ``objects[k]`` of row ``rows[k]``'s
+        town, or -1: compare with ``slots[rows]``."""
+        if len(self.worlds) == 1:
+            return self.worlds[0].objects.holder[objects]  # type: ignore[no-any-return]
+        n_obj = self.worlds[0].objects.holder.size
+        return self.objects("holder")[self.town_index[rows] * n_obj + objects]  # type: ignore[no-any-return]
 
     def along_paths(
         self, kind: str, rows: npt.NDArray[np.int64], targets: npt.NDArray[Any]
@@ -242,29 +271,3 @@ class TownRows:
             ids = self.worlds[t].agent_ids
             lookup = self._lookups[t] = {aid: off + i for i, aid in enumerate(ids) if aid}
         return lookup.get(agent_id, -1)
-
-    @_lazy
-    def option_status(self) -> npt.NDArray[np.int8]:
-        """``[N]`` status of each row's option."""
-        return _cat([w.option_status for w in self.worlds])
-
-    def relations(
-        self,
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float32],
-        npt.NDArray[np.float32],
-        npt.NDArray[np.float32],
-    ]:
-        """Ties over rows: other agent as a row (or -1), trust, familiarity, rivalry."""
-        rels = [w.relations for w in self.worlds]
-        other = _cat([r.other for r in rels]).astype(np.int64)
-        if len(rels) > 1:
-            base = np.array(self.offsets, dtype=np.int64)[self.town_index]
-            other = np.where(other >= 0, other + base[:, None], -1)
-        return (
-            other,
-            _cat([r.trust for r in rels]),
-            _cat([r.familiarity for r in rels]),
-            _cat([r.rivalry for r in rels]),
-        )

@@ -11,8 +11,9 @@ avoidance, socialising) from stage C.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -52,6 +53,27 @@ class SocialStats:
     good_chats: int = 0
     shared_meals: int = 0
     pairs_clashed: set[tuple[int, int]] = field(default_factory=set)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every counter, JSON-able."""
+        return {
+            "conflicts": dict(self.conflicts),
+            "intensity": self.intensity,
+            "conflicts_today": self.conflicts_today,
+            "arguments": self.arguments,
+            "chats": self.chats,
+            "good_chats": self.good_chats,
+            "shared_meals": self.shared_meals,
+            "pairs_clashed": sorted([list(p) for p in self.pairs_clashed]),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output."""
+        self.conflicts = Counter(state["conflicts"])
+        self.intensity, self.conflicts_today = state["intensity"], state["conflicts_today"]
+        self.arguments, self.chats = state["arguments"], state["chats"]
+        self.good_chats, self.shared_meals = state["good_chats"], state["shared_meals"]
+        self.pairs_clashed = {(int(a), int(b)) for a, b in state["pairs_clashed"]}
 
 
 def relate(world: World, event: str, a: int, b: int, quality: float = 1.0) -> None:
@@ -95,7 +117,7 @@ def conflict(world: World, kind: str, sufferer: int, causer: int, obj: int = NO)
         world.narrate("first_clash", (sufferer, causer), where=where)
     if world.agents.shift_state[sufferer] == 1 and kind in ("blocked", "cut_in"):  # PENDING: late
         world.narrate("late_and_blocked", (sufferer, causer), where=where)
-    cfg = world.config.world.social
+    cfg = world.settings.social
     rivalry = max(
         world.relations.tie(sufferer, causer)[2], world.relations.tie(causer, sufferer)[2]
     )
@@ -129,7 +151,7 @@ def shared_meals(world: World, started: list[int]) -> None:
 def finish_chat(world: World, slot: int) -> None:
     """``slot`` finished a chat affordance: talk to the nearest agent close by."""
     a = world.agents
-    radius = world.config.world.social.chat_radius
+    radius = world.settings.social.chat_radius
     others = np.flatnonzero(a.alive)
     others = others[others != slot]
     if others.size == 0:

@@ -69,7 +69,7 @@ def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) 
         world.narrator.begin_tick()
         step_weather(world)
         world.perturbations.step(world)
-    forced = rows.cat([w.forced for w in rows.worlds])
+    forced = a.forced
     if np.count_nonzero(forced >= 0):
         options = np.where(forced >= 0, forced, options)
     apply_options(rows, options)
@@ -105,9 +105,7 @@ def steps_together(rows: TownRows) -> bool:
     same loaded objects, as the towns of a vector env do)."""
     first = rows.worlds[0]
     return rows.shared and all(
-        w.config.world is first.config.world
-        and w.town is first.town
-        and w.affordances is first.affordances
+        w.settings is first.settings and w.town is first.town and w.affordances is first.affordances
         for w in rows.worlds
     )
 
@@ -122,6 +120,7 @@ def _count_kpis(rows: TownRows) -> None:
     else:
         per_town = np.add.reduceat(np.stack([alive, ok]), rows.offsets, axis=1, dtype=np.int64)
         counts = per_town.T.tolist()
-    for t, (n_alive, n_ok) in enumerate(counts):
-        span = rows.span(t)
-        rows.worlds[t].kpi.accumulate(alive[span], ok[span], n_alive, n_ok)
+    a.alive_ticks += alive
+    a.ok_ticks += ok
+    for world, (n_alive, n_ok) in zip(rows.worlds, counts, strict=True):
+        world.kpi.accumulate(n_alive, n_ok)

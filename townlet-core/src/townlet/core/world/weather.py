@@ -15,7 +15,7 @@ UTILITIES: Final = ("power", "water")
 
 def step_weather(world: World) -> None:
     """Change weather and start or end utility faults; update path costs."""
-    cfg = world.config.world.weather
+    cfg = world.settings.weather
     tick = world.tick
     rng = world.rng.events
     for u, name in enumerate(UTILITIES) if not world.utility_on.all() else ():

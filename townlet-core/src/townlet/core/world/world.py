@@ -6,8 +6,8 @@ The systems that advance a town, and their order within a tick, are in
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 import pluggy
 
-from townlet.core.config.models import TownletConfig
+from townlet.core.config.models import FeaturesConfig, TownletConfig
 from townlet.core.errors import ConfigError
 from townlet.core.hooks import make_plugin_manager
 from townlet.core.rng import RngStreams
 from townlet.core.world import options as opts
-from townlet.core.world import report
+from townlet.core.world import persist, report
 from townlet.core.world.affordances import ITEMS, AffordanceSet, load_affordances
 from townlet.core.world.clock import Clock
 from townlet.core.world.economy import Economy
@@ -29,10 +29,12 @@ from townlet.core.world.lifecycle import Lifecycle
 from townlet.core.world.narration import Narrator
 from townlet.core.world.options import Option, OptionStatus
 from townlet.core.world.pathing import PathFields
+from townlet.core.world.persist import Stateful
 from townlet.core.world.perturbations import Perturbations, door_mask
 from townlet.core.world.queues import WORK, leave_queue, release
 from townlet.core.world.relationships import Relationships
 from townlet.core.world.rows import TownRows
+from townlet.core.world.settings import WorldConfig
 from townlet.core.world.social import SocialStats
 from townlet.core.world.state import MILLS, NO, AgentArrays, ObjectArrays, ShiftState, tile_keys
 from townlet.core.world.tick import step_worlds
@@ -89,25 +91,37 @@ def _halton(index: int, base: int) -> float:
 
 
 class World:
-    """One town. Build it with :meth:`from_config`; advance it with :meth:`step`."""
+    """One town. Build it with :meth:`from_config`; advance it with :meth:`step`.
+
+    It takes the run config's ``world`` section (``settings``), its ``features``
+    and ``seed``; ``config_id`` names the run in reports and snapshots.
+    """
 
     def __init__(
         self,
-        config: TownletConfig,
+        settings: WorldConfig,
+        features: FeaturesConfig,
+        seed: int,
         town: TownMap,
         affordances: AffordanceSet,
         hooks: pluggy.HookRelay | None = None,
         agents: AgentArrays | None = None,
+        *,
+        config_id: str = "",
     ) -> None:
-        wcfg = config.world
-        self.config = config
+        wcfg = settings
+        self.settings = settings
+        """The run config's ``world`` section."""
+        self.features = features
+        self.seed = seed
+        self.config_id = config_id
         self.town = town
         self.affordances = affordances
         self.hooks = (
             hooks if hooks is not None else make_plugin_manager(load_entry_points=False)[0].hook
         )
         self.clock = Clock(wcfg.ticks_per_day)
-        self.rng = RngStreams.from_seed(config.seed)
+        self.rng = RngStreams.from_seed(seed)
         self.tick = 0
         self.weather = "sunny"
         self.utility_on = np.ones(len(UTILITIES), dtype=bool)
@@ -143,26 +157,18 @@ class World:
         self.agents = agents
         """Agent state; may be views of rows of a vector env's storage (write in place)."""
         self.objects = ObjectArrays.allocate(len(town.object_ids))
-        self.option_status = np.zeros(wcfg.agents, dtype=np.int8)
         self.agent_ids: list[str] = [""] * wcfg.agents
         self.agent_names: list[str] = [""] * wcfg.agents
-        stages = config.features.stages
+        stages = features.stages
         self.relationships_on = stages.relationships != "off"
         self.social_behaviour = stages.relationships == "C"
-        self.relations = Relationships(wcfg.agents, wcfg.social.decay_per_hour, wcfg.social.faint)
+        self.relations = Relationships(agents, wcfg.social.decay_per_hour, wcfg.social.faint)
         self.social = SocialStats()
         self.narrator = Narrator(wcfg.narration, self.clock.ticks_per_hour)
-        self.lifecycle = Lifecycle(wcfg.lifecycle, wcfg.agents, config.features.lifecycle)
-        self.perturbations = Perturbations(
-            wcfg.perturbations, config.features.curriculum, wcfg.agents
-        )
-        self.forced = np.full(wcfg.agents, NO, dtype=np.int8)
-        """Option imposed on a slot (arranged meet, possession), or -1."""
-        self.employable = np.ones(wcfg.agents, dtype=bool)
-        self.possessed = np.zeros(wcfg.agents, dtype=bool)
-        """Agents driven from the console (excluded from training data)."""
+        self.lifecycle = Lifecycle(wcfg.lifecycle, features.lifecycle)
+        self.perturbations = Perturbations(wcfg.perturbations, features.curriculum)
         self._closures: dict[str, npt.NDArray[np.bool_]] = {}
-        self.kpi = Kpis(wcfg.agents)
+        self.kpi = Kpis()
         self.events: list[dict[str, Any]] = []
         self.event_counts: Counter[str] = Counter()
         self._serial = 0
@@ -181,8 +187,16 @@ class World:
     ) -> World:
         """Load the town and affordance files the config names and build the world
         (in ``agents`` when given: storage it clears and keeps, e.g. rows of a vector env)."""
-        town = load_town(config.world.town)
-        return cls(config, town, load_affordances(config.world.affordances), hooks, agents)
+        return cls(
+            config.world,
+            config.features,
+            config.seed,
+            load_town(config.world.town),
+            load_affordances(config.world.affordances),
+            hooks,
+            agents,
+            config_id=config.config_id,
+        )
 
     # -- read-only view -------------------------------------------------------
 
@@ -219,14 +233,13 @@ class World:
             self.kpi.option_switches += 1
         a.option[slot] = new
         a.option_since[slot] = self.tick
-        a.stage[slot] = 0
-        self.option_status[slot] = OptionStatus.ACTIVE
+        a.option_status[slot] = OptionStatus.ACTIVE
 
     def midnight(self) -> None:
         """Rent, restock and the daily lifecycle bookkeeping (at the start of a day)."""
         a = self.agents
         econ = self.economy
-        rent = round(self.config.world.economy.rent * MILLS)
+        rent = round(self.settings.economy.rent * MILLS)
         slots = np.flatnonzero(a.alive)
         due = a.rent_due[slots] + rent
         paid = np.minimum(due, np.maximum(a.wallet[slots], 0))
@@ -268,7 +281,7 @@ class World:
 
     def force_option(self, slot: int, option: int | None) -> None:
         """Impose ``option`` on ``slot`` whatever its policy says (None: lift it)."""
-        self.forced[slot] = NO if option is None else option
+        self.agents.forced[slot] = NO if option is None else option
         if option is not None and self.agents.option[slot] != option:
             self.drop_everything(slot)
             self.switch_option(slot, option)
@@ -292,7 +305,7 @@ class World:
             if desk not in taken:
                 a.job[slot], a.desk[slot] = job, desk
                 a.shift_state[slot] = ShiftState.OFF
-                self.record("hired", slot, workplace=self.config.world.jobs.jobs[job].place)
+                self.record("hired", slot, workplace=self.settings.jobs.jobs[job].place)
                 return True
         return False
 
@@ -344,11 +357,10 @@ class World:
             self.end_option(slot, OptionStatus.DONE)
         else:
             self._drop_target(slot)
-            a.stage[slot] += 1
 
     def end_option(self, slot: int, status: int) -> None:
         """Mark ``slot``'s option done or failed and let go of its target."""
-        self.option_status[slot] = status
+        self.agents.option_status[slot] = status
         if self.agents.aff[slot] == WORK:
             self.agents.aff[slot] = NO
         self._drop_target(slot)
@@ -407,13 +419,6 @@ class World:
         np.add.at(occ, (self.agents.xy[alive, 1], self.agents.xy[alive, 0]), 1)
         return occ
 
-    def slot_at(self, x: int, y: int, exclude: int = NO) -> int:
-        """Slot of a living agent on ``(x, y)`` other than ``exclude``, or -1."""
-        a = self.agents
-        here = np.flatnonzero(a.alive & (a.xy[:, 0] == x) & (a.xy[:, 1] == y))
-        here = here[here != exclude]
-        return int(here[0]) if here.size else NO
-
     # -- town events ------------------------------------------------------------
 
     def set_weather(self, weather: str) -> None:
@@ -423,7 +428,7 @@ class World:
         old, self.weather = self.weather, weather
         if old == weather:
             return
-        cfg = self.config.world
+        cfg = self.settings
         self.fields.set_outdoor_cost(cfg.weather.outdoor_cost.get(weather, 1.0))  # type: ignore[call-overload]
         meal = ITEMS.index("meal")
         factor = 1.0 + cfg.economy.cold_meal_markup if weather == "cold" else 1.0
@@ -476,7 +481,7 @@ class World:
         (``roadside``) at a spawn point with a starter kit of 1.5 × rent.
         """
         a = self.agents
-        cfg = self.config.world
+        cfg = self.settings
         rng = self.rng.world
         serial = self._serial
         self._serial += 1
@@ -514,7 +519,7 @@ class World:
         a.blocked[slot] = 0
         a.below_threshold[slot] = False
         a.ctx_reset[slot] = True
-        self.option_status[slot] = OptionStatus.DONE
+        a.option_status[slot] = OptionStatus.DONE
         if roadside:
             a.inventory[slot] = (1, 0, 1)
             kit = round(1.5 * cfg.economy.rent * MILLS)
@@ -539,7 +544,7 @@ class World:
         return np.array([xs[k], ys[k]], dtype=np.int16)
 
     def _init_jobs(self) -> None:
-        jcfg = self.config.world.jobs
+        jcfg = self.settings.jobs
         starts, ends, wages = [], [], []
         self.desks: list[tuple[int, int]] = []
         for j, job in enumerate(jcfg.jobs):
@@ -564,6 +569,75 @@ class World:
         self.job_wage = np.array(wages or [0], dtype=np.int64)
         self.shift_edges = frozenset(starts + ends)
         """Ticks of day at which some shift starts or ends."""
+
+    # -- state --------------------------------------------------------------------
+
+    def stateful(self) -> dict[str, Stateful]:
+        """Every part holding persisted state, by snapshot section (restored in this
+        order: the world's own values last, as they rebuild derived state)."""
+        return {
+            "agents": self.agents,
+            "objects": self.objects,
+            "economy": self.economy,
+            "kpi": self.kpi,
+            "lifecycle": self.lifecycle,
+            "embeddings": self.lifecycle.embeddings,
+            "social": self.social,
+            "narrator": self.narrator,
+            "perturbations": self.perturbations,
+            "rng": self.rng,
+            "world": self,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The world's own values (time, weather, ids, utilities, closures, walkable
+        tiles); the rest of its state is in its other :meth:`stateful` parts."""
+        return {
+            "tick": self.tick,
+            "weather": self.weather,
+            "serial": self._serial,
+            "agent_ids": list(self.agent_ids),
+            "agent_names": list(self.agent_names),
+            "closures": sorted(self._closures),
+            "event_counts": dict(self.event_counts),
+            "utility_on": self.utility_on,
+            "utility_back_at": self.utility_back_at,
+            "utility_forced": self.utility_forced,
+            "walkable": self.walkable,
+        }
+
+    def check_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Raise :class:`~townlet.core.world.persist.StateMismatch` unless ``state``
+        (a :meth:`state_dict`) fits this town."""
+        if len(state["agent_ids"]) != self.n_agents:
+            raise persist.StateMismatch(
+                f"{len(state['agent_ids'])} agent slots, this world has {self.n_agents}"
+            )
+        unknown = sorted(set(state["closures"]) - set(self.town.places))
+        if unknown:
+            raise persist.StateMismatch(f"closed places {unknown} do not exist in this town")
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output and rebuild what derives from it
+        (paths, closures' door masks, caches); this tick's events start empty."""
+        self.tick = int(state["tick"])
+        self.weather = str(state["weather"])
+        self._serial = int(state["serial"])
+        self.agent_ids = list(state["agent_ids"])
+        self.agent_names = list(state["agent_names"])
+        self.event_counts = Counter(state["event_counts"])
+        self.utility_on[...] = state["utility_on"]
+        self.utility_back_at[...] = state["utility_back_at"]
+        self.utility_forced[...] = state["utility_forced"]
+        self._closures = {place: door_mask(self, place) for place in state["closures"]}
+        closed = self.town.walkable & ~state["walkable"]
+        # with nothing closed, share the map's own array, as a fresh world does
+        self.walkable = np.array(state["walkable"]) if closed.any() else self.town.walkable
+        self.fields.set_closed(closed)
+        self.fields.set_outdoor_cost(self.settings.weather.outdoor_cost.get(self.weather, 1.0))  # type: ignore[call-overload]
+        self.events = []
+        self._usable.clear()
+        self._masks_tick = -1
 
     # -- reload ------------------------------------------------------------------
 
@@ -596,24 +670,9 @@ class World:
     # -- outputs -------------------------------------------------------------------
 
     def state_hash(self) -> str:
-        """Digest of the whole simulation state (arrays, economy, RNGs, time)."""
-        h = hashlib.blake2b(digest_size=16)
-        h.update(str((self.tick, self.weather, self._serial)).encode())
-        for arrays in (self.agents.arrays(), self.objects.arrays(), self.relations.arrays()):
-            for name in sorted(arrays):
-                h.update(name.encode())
-                h.update(np.ascontiguousarray(arrays[name]).tobytes())
-        for arr in (
-            self.utility_on,
-            self.utility_back_at,
-            self.option_status,
-            self.economy.stock,
-            self.economy.price,
-        ):
-            h.update(arr.tobytes())
-        h.update(repr(sorted(self.economy.ledger.items())).encode())
-        h.update(repr(self.rng.state()).encode())
-        return h.hexdigest()
+        """Digest of the whole persisted state: equal digests mean equal
+        :func:`~townlet.core.world.persist.capture` output."""
+        return persist.digest(self)
 
     def observe(self) -> dict[str, Any]:
         """The world as a JSON-able telemetry snapshot (see docs/telemetry.md)."""

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import IO, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import (
     TrackingWorldSource,
     TransportHealth,
@@ -26,10 +26,8 @@ __all__ = ["JsonlParams", "JsonlSink"]
 _BUFFER = 1024 * 1024
 
 
-class JsonlParams(BaseModel):
+class JsonlParams(PluginParams):
     """Parameters of the ``jsonl`` sink."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(
         min_length=1,
@@ -90,7 +88,7 @@ class JsonlSink:
     """
 
     Params: ClassVar[type[BaseModel]] = JsonlParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params: JsonlParams) -> None:
         self.params = params

@@ -9,9 +9,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import (
     TrackingWorldSource,
     TransportHealth,
@@ -27,10 +27,8 @@ class SinkStopped(RuntimeError):
     """The sink was stopped while an event waited for a connection."""
 
 
-class TcpParams(BaseModel):
+class TcpParams(PluginParams):
     """Parameters of the ``tcp`` sink."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field("127.0.0.1", min_length=1, description="Receiver host name or address.")
     port: int = Field(ge=1, le=65535, description="Receiver port (1..65535).")
@@ -86,7 +84,7 @@ class TcpSink:
     """
 
     Params: ClassVar[type[BaseModel]] = TcpParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params: TcpParams) -> None:
         self.params = params

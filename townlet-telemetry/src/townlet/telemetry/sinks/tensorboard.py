@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import TransportHealth
 
 __all__ = ["TensorboardParams", "TensorboardSink", "scalar_tag"]
@@ -41,10 +41,8 @@ def scalar_tag(field: str) -> str:
     return f"training/{field}"
 
 
-class TensorboardParams(BaseModel):
+class TensorboardParams(PluginParams):
     """Parameters of the ``tensorboard`` sink."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     logdir: str = Field(min_length=1, description="Directory for the event files.")
     flush_secs: int = Field(
@@ -64,7 +62,7 @@ class TensorboardSink:
     """
 
     Params: ClassVar[type[BaseModel]] = TensorboardParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params: TensorboardParams) -> None:
         self.params = params

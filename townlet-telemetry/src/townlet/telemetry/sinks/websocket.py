@@ -8,11 +8,11 @@ import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from townlet.core.ports import TelemetryEvent
+from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import (
     TrackingWorldSource,
     TransportHealth,
@@ -25,10 +25,8 @@ from townlet.core.telemetry.payloads import WORLD_TYPES
 __all__ = ["WebsocketParams", "WebsocketSink"]
 
 
-class WebsocketParams(BaseModel):
+class WebsocketParams(PluginParams):
     """Parameters of the ``websocket`` sink."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field(
         "127.0.0.1",
@@ -89,7 +87,7 @@ class WebsocketSink:
     """
 
     Params: ClassVar[type[BaseModel]] = WebsocketParams
-    plugin_api_version: ClassVar[str] = "1.0"
+    plugin_api_version: ClassVar[str] = "2.0"
 
     def __init__(self, params: WebsocketParams) -> None:
         self.params = params

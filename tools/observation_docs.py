@@ -1,7 +1,7 @@
 """Generate the feature reference of docs/observations.md from the encoder specs.
 
-    python -m townlet.core.observations.docs docs/observations.md          # rewrite
-    python -m townlet.core.observations.docs docs/observations.md --check  # verify
+    python -m tools.observation_docs docs/observations.md          # rewrite
+    python -m tools.observation_docs docs/observations.md --check  # verify
 
 The generated part sits between :data:`BEGIN` and :data:`END`; the prose
 around it is left alone. A test runs the check, so the reference cannot drift
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     current = update_file(args.path, check=args.check)
     if args.check and not current:
-        print(f"{args.path} is stale; run: python -m townlet.core.observations.docs {args.path}")
+        print(f"{args.path} is stale; run: python -m tools.observation_docs {args.path}")
         return 1
     print(f"{args.path}: {'up to date' if current else 'updated'}")
     return 0

@@ -1,6 +1,6 @@
 """Golden observation fixtures: world states from seeded runs and their encodings.
 
-    python -m townlet.core.observations.fixtures tests/observations/fixtures
+    python -m tools.golden_observations tests/observations/fixtures
 
 For each seed in :data:`SEEDS`, the default town (relationship stage B, so the
 social features are live) runs with scripted citizens; at each tick in
@@ -33,6 +33,7 @@ from townlet.core.observations.encoders import (
     HybridParams,
 )
 from townlet.core.policies.scripted import ScriptedPolicy, ScriptedPolicyParams
+from townlet.core.world.rows import TownRows
 from townlet.core.world.weather import UTILITIES
 from townlet.core.world.world import World
 
@@ -87,8 +88,6 @@ def capture_state(world: World) -> dict[str, npt.NDArray[Any]]:
         f"agents.{k}": v.copy() for k, v in world.agents.arrays().items()
     }
     state.update({f"objects.{k}": v.copy() for k, v in world.objects.arrays().items()})
-    state.update({f"relations.{k}": v.copy() for k, v in world.relations.arrays().items()})
-    state["world.option_status"] = world.option_status.copy()
     state["world.utility_on"] = world.utility_on.copy()
     state["world.price"] = world.economy.price.copy()
     state["world.closed"] = world.town.walkable & ~world.walkable
@@ -97,19 +96,21 @@ def capture_state(world: World) -> dict[str, npt.NDArray[Any]]:
     return state
 
 
+_MOVED = {
+    **{f"relations.{k}": f"agents.tie_{k}" for k in ("other", "trust", "familiarity", "rivalry")},
+    "world.option_status": "agents.option_status",
+}
+"""Names in fixtures written before these arrays moved into the agent store."""
+
+
 def restore_state(world: World, state: dict[str, npt.NDArray[Any]]) -> None:
     """Put a captured state into ``world`` (same config and town)."""
-    groups = {
-        "agents": world.agents.arrays(),
-        "objects": world.objects.arrays(),
-        "relations": world.relations.arrays(),
-    }
+    groups = {"agents": world.agents.arrays(), "objects": world.objects.arrays()}
     for key, value in state.items():
-        group, _, name = key.partition(".")
+        group, _, name = _MOVED.get(key, key).partition(".")
         arrays = groups.get(group)
         if arrays is not None and name in arrays and arrays[name].shape == value.shape:
             arrays[name][...] = value
-    world.option_status[:] = state["world.option_status"]
     for u, name in enumerate(UTILITIES):
         world.set_utility(name, bool(state["world.utility_on"][u]))
     world.set_weather(str(state["world.weather"]))
@@ -136,7 +137,7 @@ def generate(directory: Path) -> list[Path]:
             for key, value in capture_state(world).items():
                 data[f"t{i}/state/{key}"] = value
             for enc in encoders():
-                for comp, arr in enc.encode(world).items():
+                for comp, arr in enc.encode(TownRows.of(world)).items():
                     data[f"t{i}/obs/{enc.name}/{comp}"] = arr
         for enc in encoders():
             data[f"names/{enc.name}"] = np.array(enc.spec.feature_names())
