@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from townlet.core.config.models import TelemetryConfig
 from townlet.core.registry import Registry
-from townlet.telemetry.training_log import TRAINING_VERSIONS, model_for_version
+from townlet.core.training.records import TRAINING_VERSIONS, model_for_version
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "telemetry.md").read_text()
 

@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from townlet.core.telemetry.health import SinkHealth
-from townlet.telemetry.training_log import TrainingRecord
+from townlet.core.training.records import TrainingRecord
 
 __all__ = [
     "PAYLOAD_MODELS",

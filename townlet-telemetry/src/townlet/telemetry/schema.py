@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ValidationError
 
 from townlet.core.telemetry.payloads import SUPPORTED_SCHEMA_VERSIONS
+from townlet.core.training.records import TRAINING_VERSIONS, model_for_version
 from townlet.telemetry.payloads import PAYLOAD_MODELS
-from townlet.telemetry.training_log import TRAINING_VERSIONS, model_for_version
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from townlet.core.training.records import TRAINING_VERSIONS
 from townlet.telemetry.logs import LogLine, training_record
-from townlet.telemetry.training_log import TRAINING_VERSIONS
 
 __all__ = ["Summary", "Trend", "render", "summarize"]
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from townlet.core.telemetry.diff import DiffError, apply_diff
+from townlet.core.training.records import TRAINING_VERSIONS
 from townlet.telemetry.logs import LogLine, training_record
 from townlet.telemetry.schema import payload_problems, training_problems
-from townlet.telemetry.training_log import TRAINING_VERSIONS
 
 __all__ = ["Problem", "ValidationReport", "validate_lines"]
 

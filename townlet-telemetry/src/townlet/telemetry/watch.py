@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from townlet.core.training.records import TRAINING_VERSIONS
 from townlet.telemetry.logs import LogLine, training_record
-from townlet.telemetry.training_log import TRAINING_VERSIONS
 
 __all__ = ["Breach", "Observation", "Threshold", "Thresholds", "watch_lines"]
 

@@ -1,8 +1,8 @@
 """Result and record DTOs of training: frozen pydantic models, unknown keys refused.
 
-:class:`EpochRecord` is one line of the training log, field for field the
-telemetry format's version 1.2 record (``townlet.telemetry.training_log``),
-so ``townlet telemetry validate/watch/summary`` read what strategies write.
+:class:`EpochRecord` is one line of the training log: the version 1.2 record
+of :mod:`~townlet.core.training.records`, which ``townlet telemetry
+validate/watch/summary`` read.
 Its numbers must be finite: JSON has no NaN, and a diverged loss is better
 caught where it is produced than in a log reader.
 """
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from townlet.core.training.records import AnnealRatio, AnnealStage, TrainingRecordV1_2
 
 __all__ = [
     "TELEMETRY_VERSION",
@@ -33,55 +35,15 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class EpochRecord(_Frozen):
-    """One epoch of training statistics: a training-log record, version 1.2."""
+class EpochRecord(TrainingRecordV1_2):
+    """One epoch of training statistics as strategies write it: the version 1.2
+    record (:mod:`~townlet.core.training.records`) with its version filled in,
+    rollout metrics defaulting to 0 and the anneal and promotion state to null."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     telemetry_version: Literal["1.2"] = Field(
         TELEMETRY_VERSION, description="Record format version."
-    )
-    epoch: int = Field(ge=1, description="1-based index of the training epoch (≥ 1).")
-    updates: int = Field(
-        ge=0, description="Optimiser steps (minibatch gradient updates) in this epoch (≥ 0)."
-    )
-    transitions: int = Field(
-        ge=0, description="Agent-steps of experience consumed in this epoch (≥ 0)."
-    )
-    loss_policy: float = Field(
-        description="Mean clipped-surrogate policy loss over the epoch's updates."
-    )
-    loss_value: float = Field(ge=0, description="Mean value-function loss (squared error, ≥ 0).")
-    loss_entropy: float = Field(
-        ge=0, description="Mean entropy of the option distribution in nats (≥ 0)."
-    )
-    loss_total: float = Field(
-        description="Mean minimised loss: loss_policy + vf_coef·loss_value − ent_coef·loss_entropy."
-    )
-    clip_fraction: float = Field(
-        ge=0, le=1, description="Share of samples whose probability ratio was clipped (0..1)."
-    )
-    approx_kl: float = Field(
-        description="Mean approximate KL(old‖new), estimator (r − 1) − log r; ≈ 0 when stable."
-    )
-    explained_variance: float = Field(
-        le=1,
-        description="1 − Var(returns − values)/Var(returns) (≤ 1; ≤ 0 is no better than a mean).",
-    )
-    adv_mean: float = Field(description="Mean advantage before normalisation.")
-    adv_std: float = Field(
-        ge=0, description="Standard deviation of advantages before normalisation (≥ 0)."
-    )
-    grad_norm: float = Field(
-        ge=0, description="Mean global L2 norm of the gradient before clipping (≥ 0)."
-    )
-    lr: float = Field(ge=0, description="Learning rate at the end of the epoch (≥ 0).")
-    steps_per_sec: float = Field(
-        ge=0, description="Transitions per wall-clock second over the epoch (≥ 0)."
-    )
-    data_mode: DataMode | None = Field(
-        None, description="Where the epoch's data came from; omitted when not applicable."
-    )
-    epoch_seconds: float | None = Field(
-        None, ge=0, description="Wall-clock duration of the epoch in seconds (≥ 0)."
     )
     queue_conflict_events: int = Field(
         0,
@@ -91,28 +53,8 @@ class EpochRecord(_Frozen):
     queue_conflict_intensity_sum: float = Field(
         0.0, ge=0, description="Sum of the intensities of those conflicts (≥ 0)."
     )
-    rollout_ticks: int | None = Field(
-        None, ge=0, description="Simulation ticks rolled out this epoch (0 in replay mode)."
-    )
-    anneal_ratio: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="Share of decisions left to the scripted policy (0..1); null unless annealing.",
-    )
-    anneal_stage: str | None = Field(
-        None,
-        description="Anneal stage name (e.g. 'bc', 'anneal', 'learned'); null unless annealing.",
-    )
-    anneal_rolled_back: bool | None = Field(
-        None, description="True when the rollback guard froze the mix this epoch (KPIs fell > 30%)."
-    )
-    promotion_pass_streak: int | None = Field(
-        None, ge=0, description="Consecutive evaluation windows the candidate has passed (≥ 0)."
-    )
-    promotion_state: PromotionState | None = Field(
-        None, description="Where the candidate policy stands in promotion."
-    )
+    anneal_ratio: AnnealRatio = None
+    anneal_stage: AnnealStage = None
 
 
 class TrainingResult(_Frozen):

@@ -1,9 +1,10 @@
-"""Training logs: one JSON object per line per epoch, versions 1.0, 1.1 and 1.2.
+"""Training-log records: one JSON object per line per epoch, versions 1.0, 1.1 and 1.2.
 
-A training strategy writes one record per epoch (its ``--ppo-log`` file or a
-``training_epoch`` telemetry payload, which wraps the same record under
-``record``). Every record names its ``telemetry_version``; readers accept all
-three. Each version is a strict superset of the one before:
+A training strategy writes one record per epoch (the run's ``epochs.jsonl``,
+its ``--ppo-log`` file, or a ``training_epoch`` telemetry payload, which wraps
+the same record under ``record``). Every record names its
+``telemetry_version``; readers accept all three. Each version is a strict
+superset of the one before:
 
 - **1.0**: optimisation statistics of the epoch;
 - **1.1**: + per-epoch rollout metrics (queue conflicts, rollout ticks);
@@ -11,7 +12,8 @@ three. Each version is a strict superset of the one before:
 
 Unknown keys are errors (a typo is caught, not ignored). Losses follow the
 PPO paper's names: ``loss_total = loss_policy + vf_coef·loss_value −
-ent_coef·loss_entropy``.
+ent_coef·loss_entropy``. :class:`~townlet.core.training.dto.EpochRecord` is
+what strategies write: the 1.2 record with defaults for the optional parts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "TRAINING_VERSIONS",
+    "AnnealRatio",
+    "AnnealStage",
     "TrainingRecord",
     "TrainingRecordV1_0",
     "TrainingRecordV1_1",
@@ -31,6 +35,20 @@ __all__ = [
 
 TRAINING_VERSIONS: Final = ("1.0", "1.1", "1.2")
 """Every ``telemetry_version`` readers accept, oldest first."""
+
+
+AnnealRatio = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=1,
+        description="Share of decisions left to the scripted policy (0..1); null unless annealing.",
+    ),
+]
+AnnealStage = Annotated[
+    str | None,
+    Field(description="Anneal stage name (e.g. 'bc', 'anneal', 'learned'); null unless annealing."),
+]
 
 
 class TrainingRecordV1_0(BaseModel):
@@ -109,14 +127,8 @@ class TrainingRecordV1_2(TrainingRecordV1_1):
     model_config = ConfigDict(title="TrainingRecord 1.2")
 
     telemetry_version: Literal["1.2"] = Field(description="Record format version.")  # type: ignore[assignment]
-    anneal_ratio: float | None = Field(
-        ge=0,
-        le=1,
-        description="Share of decisions left to the scripted policy (0..1); null unless annealing.",
-    )
-    anneal_stage: str | None = Field(
-        description="Anneal stage name (e.g. 'bc', 'anneal', 'learned'); null unless annealing."
-    )
+    anneal_ratio: AnnealRatio
+    anneal_stage: AnnealStage
     anneal_rolled_back: bool | None = Field(
         None, description="True when the rollback guard froze the mix this epoch (KPIs fell > 30%)."
     )
