@@ -57,7 +57,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Throughput benchmarks (results go in docs/benchmarks.md); pass script names to pick."""
-    install(session, "townlet-core", "townlet-telemetry")
+    install(session, "townlet-core", "townlet-telemetry", "townlet-strategies")
     scripts = sorted(Path("benchmarks").glob("bench_*.py"))
     chosen = [s for s in scripts if not session.posargs or s.stem in session.posargs]
     for script in chosen:
@@ -65,7 +65,20 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def learn(session: nox.Session) -> None:
+    """PPO learning benchmarks: the slow learning tests, then the one-citizen town (10 min cap)
+    and the default town (60 min cap) scored against scripted and random (docs/benchmarks.md)."""
+    install(session, "townlet-core", "townlet-strategies")
+    session.run("pytest", "-m", "slow", "tests/strategies")
+    setups = session.posargs or ["one-citizen", "town"]
+    for setup in setups:
+        minutes = "10" if setup == "one-citizen" else "60"
+        session.run("python", "benchmarks/bench_train.py", "--learn", setup, "--minutes", minutes)
+
+
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
-    """The README's main job: three sim days of the default town."""
+    """The README's main job: three sim days of town life (the demo_story_arc scenario)."""
     install(session, "townlet-core", "townlet-telemetry", "townlet-scenarios")
-    session.run("townlet", "run", *session.posargs)
+    main_job = ("--scenario", "demo_story_arc", "--days", "3")
+    session.run("townlet", "run", *(session.posargs or main_job))

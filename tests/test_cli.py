@@ -31,7 +31,7 @@ def test_plugins_list_shows_every_port(cli, example_plugins: Path) -> None:
 def test_plugins_list_json(cli, example_plugins: Path) -> None:
     result = cli("plugins", "list", "--json", extra_path=example_plugins)
     doc = json.loads(result.stdout)
-    assert doc["plugin_api_version"] == "2.0"
+    assert doc["plugin_api_version"] == "2.1"
     strategies = {p["name"]: p for p in doc["ports"]["training_strategies"]}
     assert strategies["my_algo"] == {
         "name": "my_algo",
@@ -54,8 +54,9 @@ def test_plugins_show_prints_doc_and_params(cli, example_plugins: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "my_algo — training strategy from townlet-example-strategy 0.1.0" in out
-    assert "Random search for a commit window" in out
-    assert "iterations" in out and "int" in out and "16" in out and "Candidates to try" in out
+    assert "The cross-entropy method over a linear option policy" in out
+    assert "population" in out and "int" in out and "16" in out
+    assert "Candidates per iteration" in out
 
 
 def test_plugins_show_unknown_exits_2(cli, example_plugins: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from townlet.core.config import load_config, parse_override
 from townlet.core.errors import (
     PluginError,
     PluginImportError,
@@ -16,6 +17,7 @@ from townlet.core.errors import (
 )
 from townlet.core.ports import TelemetryEvent, TelemetrySink
 from townlet.core.registry import PORTS, Registry, port
+from townlet.core.training.context import build_context
 
 SINKS = "townlet.telemetry_sinks"
 
@@ -120,7 +122,7 @@ def test_api_major_mismatch_names_both_versions(make_dist, sink_plugin_src) -> N
         'plugin_api_version: ClassVar[str] = "2.0"', 'plugin_api_version: ClassVar[str] = "1.3"'
     )
     make_dist("acme", entry_points={SINKS: {"acme": "acme_v:Sink"}}, modules={"acme_v": src})
-    with pytest.raises(PluginVersionError, match=r"plugin API 1\.3.*plugin API 2\.0"):
+    with pytest.raises(PluginVersionError, match=r"plugin API 1\.3.*plugin API 2\.1"):
         Registry().load("telemetry_sinks", "acme")
 
 
@@ -187,16 +189,13 @@ def test_example_strategy_resolves_and_runs(with_examples: Path, tmp_path: Path)
     registry = Registry()
     (info,) = [i for i in registry.infos("training_strategies") if i.name == "my_algo"]
     assert info.dist == "townlet-example-strategy"
-    strategy = registry.build("training_strategies", "my_algo", {"iterations": 8})
-
-    class Context:
-        seed = 3
-        output_dir = tmp_path / "out"
-
-    strategy.prepare(Context())
-    result = strategy.run(Context())
-    assert result.iterations == 8
-    assert (tmp_path / "out" / "my_algo_result.json").is_file()
+    strategy = registry.build("training_strategies", "my_algo", {"iterations": 2, "population": 2})
+    config = load_config(overrides=[parse_override("training.rollout_ticks=4")]).config
+    with build_context(config, tmp_path / "out", registry=registry) as context:
+        strategy.prepare(context)
+        result = strategy.run(context)
+    assert result.epochs == 2
+    assert (tmp_path / "out" / "linear_policy.npz").is_file()
 
 
 def test_broken_example_fails_alone(with_examples: Path) -> None:

@@ -129,6 +129,24 @@ def test_encoding_many_towns_at_once_equals_one_by_one() -> None:
             )
 
 
+def test_batch_encoding_follows_closures_of_one_town() -> None:
+    """Layers kept between calls are refreshed when one town's tiles close."""
+    towns = [world(f"seed={s}") for s in range(2)]
+    for w in towns:
+        run_scripted(w, 30)
+    for enc in ENCODERS:
+        enc.encode(TownRows(towns))
+    closed = np.zeros(towns[1].town.shape, dtype=bool)
+    closed[5:20, 5:20] = True
+    towns[1].close_tiles(closed)
+    for enc in ENCODERS:
+        many = enc.encode(TownRows(towns))
+        for k, v in many.items():
+            np.testing.assert_array_equal(
+                v, np.concatenate([enc.encode(TownRows.of(w))[k] for w in towns])
+            )
+
+
 def test_towns_of_different_geometry_are_refused_together(tmp_path) -> None:
     from tests.env.helpers import config
     from townlet.core.world.world import World

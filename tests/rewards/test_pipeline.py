@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from tests.env.helpers import config, run_scripted, world
 from townlet.core.config.models import DEFAULT_REWARD_STAGES
 from townlet.core.errors import PluginParamsError, UnknownPluginError
-from townlet.core.rewards import RewardPipeline, RunningStats
+from townlet.core.rewards import RewardPipeline, RunningStats, SwitchableStage
 from townlet.core.rewards.stats import RunningMoments
+from townlet.core.world.rows import TownRows
 
 
 def test_default_pipeline_is_the_standard_list() -> None:
@@ -105,3 +108,33 @@ def test_rows_must_match_the_reset() -> None:
     w1.step(np.zeros(w1.n_agents, np.int64))
     with pytest.raises(ValueError, match="16 rows, got 8"):
         p.compute(w1)
+
+
+def test_disabled_stages_are_left_out_with_zero_rows() -> None:
+    """Social stages below their level are never computed; their rows stay zero."""
+    w = world("seed=3")
+    p = RewardPipeline.from_config(config("seed=3"))
+    social = [p.stages[p.labels.index(k)] for k in ("social_chat", "social_quality")]
+    calls: list[str] = []
+
+    def counted(stage: Any) -> Any:
+        compute = stage.compute
+
+        def wrapper(ctx: Any) -> Any:
+            calls.append(type(stage).__name__)
+            return compute(ctx)
+
+        return wrapper
+
+    for stage in social:
+        assert isinstance(stage, SwitchableStage)
+        assert not stage.enabled(TownRows.of(w).config)
+        stage.compute = counted(stage)  # type: ignore[method-assign]
+    p.reset(w)
+    policy = run_scripted(w, 0)
+    for _ in range(50):
+        w.step(policy.act(w))
+        total = p.compute(w)
+        assert not p.breakdown["social_chat"].any() and not p.breakdown["social_quality"].any()
+        np.testing.assert_allclose(total, np.sum(list(p.breakdown.values()), axis=0), atol=1e-6)
+    assert calls == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from townlet.core.training import (
     read_manifest,
     write_sample,
 )
+from townlet.core.training._npz import write_atomic
 from townlet.core.training.replay_format import manifest_samples
 
 SPEC = small_spec()
@@ -290,3 +292,12 @@ def test_a_loaded_sidecar_can_serve_as_meta(tmp_path: Path) -> None:
     sidecar = load_sample(tmp_path / "a").sidecar
     again = write_sample(tmp_path / "b", make_arrays(SPEC, 5), sidecar)
     assert again.counts.transitions == 5 and again.spec == sidecar.spec
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "a.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644

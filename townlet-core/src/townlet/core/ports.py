@@ -74,6 +74,7 @@ from townlet.core.views import (
 
 if TYPE_CHECKING:
     from townlet.core.observations.spec import ObservationSpec
+    from townlet.core.training.dto import EpochRecord
 
 __all__ = [
     "AMBITION",
@@ -122,6 +123,7 @@ __all__ = [
     "RowsView",
     "RunConfigView",
     "Scenario",
+    "ScoredPolicy",
     "TaggedStage",
     "TelemetryEvent",
     "TelemetrySink",
@@ -137,10 +139,12 @@ __all__ = [
     "Y",
 ]
 
-PLUGIN_API_VERSION = "2.0"
+PLUGIN_API_VERSION = "2.1"
 """Version of this contract. Plugins declare the version they were built for;
 the registry refuses a plugin whose major version differs. 2.0: encoders
-encode a :class:`RowsView` (one town or many) instead of a world."""
+encode a :class:`RowsView` (one town or many) instead of a world. 2.1: the
+:class:`TrainingContext` carries the config, env factory, spec, services,
+epoch log, stop flag and progress reporter."""
 
 
 class PluginParams(BaseModel):
@@ -398,6 +402,20 @@ class BatchPolicy(Protocol):
         ...
 
 
+@runtime_checkable
+class ScoredPolicy(Protocol):
+    """Optional: a policy that also reports how it scored its choice (rollout
+    capture records both; a learned policy has them, a rule-based one does not)."""
+
+    def act_scored(
+        self, rows: RowsView
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """``(options, values, logprobs)``, one per row: the options as
+        :meth:`BatchPolicy.act_many`, the value estimate of each row's state and
+        the log-probability of the chosen option."""
+        ...
+
+
 # -- telemetry sinks ------------------------------------------------------------------
 
 
@@ -513,7 +531,24 @@ class WorldBoundSink(Protocol):
 
 @runtime_checkable
 class TrainingContext(Protocol):
-    """What the training orchestrator hands a strategy."""
+    """What the training orchestrator hands a strategy.
+
+    :class:`townlet.core.training.context.TrainingContext` implements it;
+    ``build_context(config, output_dir)`` builds one for tests. Members typed
+    ``Any`` here are the config, registry, env and services classes, which
+    this module must not import (they import it); the concrete class types them.
+    """
+
+    @property
+    def config(self) -> Any:
+        """The resolved :class:`~townlet.core.config.TownletConfig` of the run."""
+        ...
+
+    @property
+    def settings(self) -> Any:
+        """The config's ``training`` section: strategy, params, mode, epochs,
+        ``total_steps``, ``rollout_ticks``, ``towns``, replay data, device."""
+        ...
 
     @property
     def seed(self) -> int:
@@ -522,7 +557,57 @@ class TrainingContext(Protocol):
 
     @property
     def output_dir(self) -> Path:
-        """Directory for checkpoints, logs and results of this run."""
+        """The run directory (exists): checkpoints, the epoch log, the result."""
+        ...
+
+    @property
+    def device(self) -> str:
+        """Device string for the strategy (``cpu``, ``cuda``…)."""
+        ...
+
+    @property
+    def registry(self) -> Any:
+        """The :class:`~townlet.core.registry.Registry` the run builds plugins through."""
+        ...
+
+    @property
+    def spec(self) -> ObservationSpec:
+        """Observation spec of the config's encoder."""
+        ...
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        """Option names; action ``i`` is ``option_names[i]``."""
+        ...
+
+    @property
+    def services(self) -> Any:
+        """``capture`` (rollout capture), ``replay`` (replay datasets of the config),
+        ``evaluation`` (fixed-seed evaluation of a policy) and ``promotion``."""
+        ...
+
+    @property
+    def resume_from(self) -> Path | None:
+        """A previous run directory to continue from (``--resume``), or None."""
+        ...
+
+    def make_env(self, num_towns: int) -> Any:
+        """A :class:`~townlet.core.env.vector.VectorTownEnv` of ``num_towns`` towns
+        of the config, built through the one builder (hook plugins fire)."""
+        ...
+
+    def log_epoch(self, record: EpochRecord) -> None:
+        """Write one :class:`~townlet.core.training.dto.EpochRecord` to the epoch
+        log (and ``--ppo-log``) and to the telemetry sinks as ``training_epoch``."""
+        ...
+
+    def should_stop(self) -> bool:
+        """True once the user asked to stop (Ctrl-C): finish the epoch and return."""
+        ...
+
+    def progress(self, epoch: int, metrics: Mapping[str, float]) -> None:
+        """Report an epoch's headline metrics (``charts/sps``, ``charts/return``,
+        ``losses/loss``) to the progress display."""
         ...
 
 
@@ -537,21 +622,37 @@ class TrainingStrategy(Plugin, Protocol):
     """Whether the strategy imports torch when run."""
 
     def prepare(self, context: TrainingContext) -> None:
-        """Check inputs and allocate what ``run`` needs; raise on bad input."""
+        """Check inputs and allocate what ``run`` needs; raise on bad input.
+
+        When ``context.resume_from`` is set, load that run's state here."""
         ...
 
     def run(self, context: TrainingContext) -> BaseModel:
-        """Train and return a frozen result DTO (``extra="forbid"``)."""
+        """Train and return a frozen result DTO (``extra="forbid"``), best a
+        :class:`~townlet.core.training.dto.TrainingResult`. Log each epoch with
+        ``context.log_epoch``, report it with ``context.progress`` and return
+        after the current epoch once ``context.should_stop()``."""
         ...
 
 
 @runtime_checkable
 class Scenario(Plugin, Protocol):
-    """A named scenario pack: a config that extends a base config."""
+    """A named scenario: a config that extends a base config, with an optional
+    ``timeline`` of scripted console commands (docs/scenarios.md)."""
 
     description: ClassVar[str]
-    """One line saying what the scenario exercises."""
+    """One line saying what happens in the scenario."""
+
+    exercises: ClassVar[str]
+    """The mechanisms it exercises, e.g. ``queues, fairness``."""
+
+    ticks: ClassVar[int]
+    """Ticks a run of the scenario lasts unless told otherwise."""
 
     def config_path(self) -> Path:
         """Path of the scenario's YAML config file."""
+        ...
+
+    def baseline_path(self) -> Path | None:
+        """Path of its golden baseline YAML (``townlet scenarios check``); None: none."""
         ...

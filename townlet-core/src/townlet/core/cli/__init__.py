@@ -63,7 +63,18 @@ def townlet() -> None:
 
 
 def _register() -> None:
-    from townlet.core.cli import config_cmds, console, plugins, run, snapshot
+    from townlet.core.cli import (
+        capture,
+        config_cmds,
+        console,
+        evaluate,
+        plugins,
+        replay,
+        run,
+        scenarios,
+        snapshot,
+        train,
+    )
 
     townlet.add_command(plugins.plugins)
     townlet.add_command(config_cmds.validate)
@@ -71,6 +82,11 @@ def _register() -> None:
     townlet.add_command(run.run)
     townlet.add_command(snapshot.snapshot)
     townlet.add_command(console.console)
+    townlet.add_command(train.train)
+    townlet.add_command(evaluate.evaluate)
+    townlet.add_command(capture.capture_rollout)
+    townlet.add_command(replay.replay)
+    townlet.add_command(scenarios.scenarios)
 
 
 _register()

@@ -22,7 +22,11 @@ __all__ = ["run"]
 
 @click.command()
 @click.argument("config_path", metavar="[CONFIG]", required=False, type=click.Path(path_type=Path))
-@click.option("--ticks", type=click.IntRange(min=1), help="Ticks to run [default: 3 sim days].")
+@click.option(
+    "--ticks",
+    type=click.IntRange(min=1),
+    help="Ticks to run [default: the scenario's length, else 3 sim days].",
+)
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), help="Sim days to run.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the config's seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -79,7 +83,11 @@ def run(
     if resume is not None:
         tick = sim.resume(resume, migrate=migrate)
         click.echo(f"resumed from {resume} at tick {tick}", err=True)
+    if sim.world.timeline is not None:  # scripted commands are audited like an operator's
+        sim.world.timeline.audit_log = loaded.config.console.audit_log
     per_day = sim.world.clock.ticks_per_day
+    if ticks is None and days is None and options.get("scenario"):
+        ticks = registry.build("scenarios", options["scenario"]).ticks
     total = ticks if ticks is not None else round((days if days is not None else 3) * per_day)
 
     stop = False

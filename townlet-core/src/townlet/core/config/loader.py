@@ -325,6 +325,15 @@ def _locate(origins: Mapping[Loc, Origin], loc: Loc, default: str = "<config>") 
 # -- relative paths ---------------------------------------------------------
 
 
+def _absolute(value: Any, base_dir: Path) -> Any:
+    """A relative path string (or each of a list of them) made absolute under ``base_dir``."""
+    if isinstance(value, list):
+        return [_absolute(item, base_dir) for item in value]
+    if isinstance(value, str) and not Path(value).is_absolute():
+        return str((base_dir / value).resolve())
+    return value
+
+
 def _resolve_paths(
     data: Any, origins: Mapping[Loc, Origin], model: type[BaseModel], loc: Loc
 ) -> None:
@@ -336,10 +345,9 @@ def _resolve_paths(
             continue
         sub = (*loc, name)
         if any(isinstance(m, _PathMarker) for m in info.metadata):
-            value = data[name]
             origin = origins.get(sub)
-            if isinstance(value, str) and origin is not None and not Path(value).is_absolute():
-                data[name] = str((origin.base_dir / value).resolve())
+            if origin is not None:
+                data[name] = _absolute(data[name], origin.base_dir)
             continue
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):

@@ -6,12 +6,14 @@ Every model is frozen and forbids unknown keys. Paths typed
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from townlet.core.config_base import ConfigModel, ConfigPath, PluginChoice
+from townlet.core.config_base import ConfigModel, ConfigPath, PluginChoice, _PathMarker
 from townlet.core.console.config import ConsoleConfig
+from townlet.core.console.timeline import TimelineEvent, check_stage
 from townlet.core.telemetry.config import TelemetryConfig
 from townlet.core.world.settings import WorldConfig
 
@@ -98,11 +100,45 @@ class RewardsConfig(ConfigModel):
     )
 
 
+# Marked as a whole, so the loader resolves them against the config file: it does not
+# look for the marker inside list[...] or ... | None.
+_OptionalPath = Annotated[Path | None, _PathMarker()]
+_PathList = Annotated[list[Path], _PathMarker()]
+
+
 class TrainingConfig(ConfigModel):
-    """Training strategy selection."""
+    """What ``townlet train`` runs: the strategy, its data and its budget.
+
+    The strategy reads these through ``context.settings``; its own
+    hyperparameters are ``params``, validated by the strategy's ``Params`` model.
+    """
 
     strategy: str | None = Field(None, description="Training strategy plugin name.")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Strategy hyperparameters (the strategy's Params model)."
+    )
+    mode: Literal["rollout", "replay", "mixed"] = Field(
+        "rollout",
+        description="Data source: fresh rollouts each epoch, captured replay samples, or both.",
+    )
+    epochs: int | None = Field(
+        None, ge=1, description="Epochs to train (≥ 1); null: the strategy's default or budget."
+    )
+    total_steps: int | None = Field(
+        None, ge=1, description="Budget in agent-steps (≥ 1), like CleanRL's --total-timesteps."
+    )
+    rollout_ticks: int = Field(128, ge=1, description="Ticks per rollout per epoch (≥ 1).")
+    towns: int = Field(8, ge=1, description="Towns stepped together in rollouts (≥ 1).")
+    replay_samples: _PathList = Field(
+        default_factory=list, description="Replay samples (NPZ or sidecar paths) to train from."
+    )
+    replay_manifest: _OptionalPath = Field(
+        None, description="A replay manifest (or its directory) to train from."
+    )
+    device: str = Field("cpu", min_length=1, description="Device for the strategy: cpu, cuda, …")
+    ppo_log: _OptionalPath = Field(
+        None, description="A second file the epoch log is appended to (--ppo-log)."
+    )
 
 
 class PolicyConfig(ConfigModel):
@@ -125,3 +161,12 @@ class TownletConfig(ConfigModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    timeline: list[TimelineEvent] = Field(
+        default_factory=list,
+        description="Scripted console commands at ticks (a scenario's events; docs/scenarios.md).",
+    )
+
+    @model_validator(mode="after")
+    def _stage_allows_timeline(self) -> TownletConfig:
+        check_stage(self.timeline, self.features.curriculum)
+        return self

@@ -151,11 +151,11 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         self.pipeline.reset(world)
         self._sync_agents()
         self._extend_possible(self.agents)
-        views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
-        obs = {agent: views[self._slot_of[agent]][0] for agent in self.agents}
+        rows, masks = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
+        obs = {agent: rows[slot] for agent, slot in self._slot_of.items()}
         infos = {
-            agent: {"action_mask": views[self._slot_of[agent]][1], "possessed": False}
-            for agent in self.agents
+            agent: {"action_mask": masks[slot], "possessed": False}
+            for agent, slot in self._slot_of.items()
         }
         return obs, infos
 
@@ -186,18 +186,18 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             self._sync_agents()
             newcomers = [a for a in self.agents if a not in before]
             self._extend_possible(newcomers)
-        views = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
+        rows, masks = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
         rewards = result.rewards.tolist()
         possessed = result.possessed.tolist()
         trunc = result.truncated[0]
         terms = self.pipeline.breakdown if self.info_rewards else None
         if same:
-            obs = {agent: views[slot][0] for agent, slot in before.items()}
+            obs = {agent: rows[slot] for agent, slot in before.items()}
             rew = {agent: rewards[slot] for agent, slot in before.items()}
             terminations = dict.fromkeys(before, False)
             truncations = dict.fromkeys(before, trunc)
             infos = {
-                agent: {"action_mask": views[slot][1], "possessed": possessed[slot]}
+                agent: {"action_mask": masks[slot], "possessed": possessed[slot]}
                 for agent, slot in before.items()
             }
         else:
@@ -205,19 +205,19 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             obs, rew, terminations, truncations, infos = {}, {}, {}, {}, {}
             for agent, slot in before.items():
                 gone = term[slot]
-                obs[agent] = self._zero_obs() if gone else views[slot][0]
+                obs[agent] = self._zero_obs() if gone else rows[slot]
                 rew[agent] = rewards[slot]
                 terminations[agent] = gone
                 truncations[agent] = trunc and not gone
-                mask = self._no_actions.copy() if gone else views[slot][1]
+                mask = self._no_actions.copy() if gone else masks[slot]
                 infos[agent] = {"action_mask": mask, "possessed": possessed[slot]}
             for agent in newcomers:
                 slot = self._slot_of[agent]
-                obs[agent] = views[slot][0]
+                obs[agent] = rows[slot]
                 rew[agent] = 0.0
                 terminations[agent] = False
                 truncations[agent] = trunc
-                infos[agent] = {"action_mask": views[slot][1], "possessed": False}
+                infos[agent] = {"action_mask": masks[slot], "possessed": False}
         if terms is not None:
             for agent, slot in before.items():
                 infos[agent]["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
@@ -228,27 +228,26 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
 
     def _row_views(
         self, arrays: Mapping[str, npt.NDArray[np.float32]], masks: npt.NDArray[np.int8]
-    ) -> list[tuple[Obs, npt.NDArray[np.int8]]]:
-        """(observation, mask) of every slot, as views into this step's arrays."""
+    ) -> tuple[list[Obs], list[npt.NDArray[np.int8]]]:
+        """The observation and the mask of every slot, as views into this step's arrays."""
+        # iterating an array yields its rows: one view per slot (and component); every
+        # array has a row per slot, so the zips need no strict check (which doubles their cost)
         mask_rows = list(masks)
         if self.flatten:
             flat = list(self.spec.flatten(dict(arrays)))
             if self.mask_in_obs:
-                return [
-                    ({"observation": f, "action_mask": m}, m)
-                    for f, m in zip(flat, mask_rows, strict=True)
-                ]
-            return list(zip(flat, mask_rows, strict=True))
+                pairs = zip(flat, mask_rows, strict=False)
+                return [{"observation": f, "action_mask": m} for f, m in pairs], mask_rows
+            return flat, mask_rows
         names = self.spec.names
-        # iterating an array yields its rows: one view per slot and component
+        comps = [arrays[name] for name in names]
         rows: list[dict[str, Any]] = [
-            dict(zip(names, values, strict=True))
-            for values in zip(*(arrays[name] for name in names), strict=True)
+            dict(zip(names, values, strict=False)) for values in zip(*comps, strict=False)
         ]
         if self.mask_in_obs:
-            for o, m in zip(rows, mask_rows, strict=True):
+            for o, m in zip(rows, mask_rows, strict=False):
                 o["action_mask"] = m
-        return list(zip(rows, mask_rows, strict=True))
+        return rows, mask_rows
 
     def _zero_obs(self) -> Obs:
         """The observation of an agent that has just left: all zeros, nothing allowed."""

@@ -8,8 +8,16 @@ groups before it. Adding, removing or reordering a feature therefore moves
 its name and its column together.
 
 A fill function writes its columns into ``out`` (``[N, width]``, zeroed), or,
-for a one-hot group, returns the hot column of each row, so that all one-hots
-are set in one scatter.
+for a one-hot group, returns the hot column of each row (-1: none, for a
+group declared ``none=True``), so that all one-hots are set in one scatter.
+Every feature is clipped to its declared bounds in one operation at the end,
+so a fill function leaves values raw unless a clip must come before a later
+step (a clip that is only to the feature's bounds is the final one's job).
+
+With a town's few rows every array operation costs mostly its fixed
+overhead, so the bundle is built in few of them: one scatter for the
+one-hots, one clip for every column, and the landmark block as one gather
+from a per-field table (:mod:`~townlet.core.observations._landmarks`).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from townlet.core.observations._frame import Frame, squash
+from townlet.core.observations._frame import Frame
+from townlet.core.observations._landmarks import NEAREST, gather_landmarks
 from townlet.core.observations.spec import Feature
 from townlet.core.ports import (
     ITEMS,
@@ -61,17 +70,46 @@ class _Group:
     fill: _Fill
     personality: bool
     """Present only when the encoder shows personality."""
+    onehot: bool
+    """The fill function returns each row's hot column instead of writing."""
+    none: bool
+    """(one-hot) -1 means no hot column; otherwise the column is clipped into the group."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the groups of one bundle variant map onto its columns."""
+
+    width: int
+    plain: tuple[tuple[slice, _Fill], ...]
+    """Columns and fill function of each group that writes its columns."""
+    onehot: tuple[tuple[slice, _Fill], ...]
+    """Columns and fill function of each one-hot group."""
+    hot_start: npt.NDArray[np.int64]
+    """``[H]`` first column of each one-hot group."""
+    hot_low: npt.NDArray[np.int64]
+    """``[H]`` lowest hot column within each one-hot group (-1 where none is allowed)."""
+    hot_high: npt.NDArray[np.int64]
+    low: npt.NDArray[np.float32]
+    """``[F]`` declared lower bound of each feature."""
+    high: npt.NDArray[np.float32]
 
 
 _GROUPS: list[_Group] = []
 """Every group in column order (the order of the ``@_group`` definitions below)."""
 
 
-def _group(features: Sequence[Feature], *, personality: bool = False) -> Callable[[_Fill], _Fill]:
+def _group(
+    features: Sequence[Feature],
+    *,
+    personality: bool = False,
+    onehot: bool = False,
+    none: bool = False,
+) -> Callable[[_Fill], _Fill]:
     """Append the decorated fill function, with its features, to :data:`_GROUPS`."""
 
     def add(fill: _Fill) -> _Fill:
-        _GROUPS.append(_Group(tuple(features), fill, personality))
+        _GROUPS.append(_Group(tuple(features), fill, personality, onehot, none))
         return fill
 
     return add
@@ -81,22 +119,33 @@ def _f(name: str, low: float, high: float, description: str) -> Feature:
     return Feature(name, low, high, description)
 
 
-def _clip(x: npt.ArrayLike, low: float, high: float) -> npt.NDArray[np.float64]:
-    """Fast clip (``np.clip`` carries a large per-call overhead)."""
-    out: npt.NDArray[np.float64] = np.minimum(np.maximum(x, low), high)
-    return out
-
-
 @cache
-def _layout(personality: bool) -> tuple[int, tuple[tuple[slice, _Fill], ...]]:
-    """The bundle's width and each included group's columns and fill function."""
-    layout = []
-    c = 0
+def _layout(personality: bool) -> _Layout:
+    """The bundle's columns: each included group's and every feature's bounds."""
+    plain: list[tuple[slice, _Fill]] = []
+    onehot: list[tuple[slice, _Fill]] = []
+    hot: list[tuple[int, int, int]] = []
+    feats: list[Feature] = []
     for g in _GROUPS:
         if personality or not g.personality:
-            layout.append((slice(c, c + len(g.features)), g.fill))
-            c += len(g.features)
-    return c, tuple(layout)
+            c, k = len(feats), len(g.features)
+            if g.onehot:
+                onehot.append((slice(c, c + k), g.fill))
+                hot.append((c, -1 if g.none else 0, k - 1))
+            else:
+                plain.append((slice(c, c + k), g.fill))
+            feats += g.features
+    start, hot_low, hot_high = np.array(hot, dtype=np.int64).reshape(-1, 3).T
+    return _Layout(
+        width=len(feats),
+        plain=tuple(plain),
+        onehot=tuple(onehot),
+        hot_start=start.copy(),
+        hot_low=hot_low.copy(),
+        hot_high=hot_high.copy(),
+        low=np.array([f.low for f in feats], dtype=np.float32),
+        high=np.array([f.high for f in feats], dtype=np.float32),
+    )
 
 
 def bundle_features(personality: bool) -> list[Feature]:
@@ -108,16 +157,22 @@ def fill_bundle(
     frame: Frame, out: npt.NDArray[np.float32], horizon: int, personality: bool
 ) -> None:
     """Write the bundle of every row into ``out`` (``[N, F]``)."""
-    width, layout = _layout(personality)
+    lay = _layout(personality)
+    width = lay.width
     if out.shape[1] != width:
         raise ValueError(f"the scalar bundle has {width} columns, not {out.shape[1]}")
-    out[:] = 0.0
-    hot: list[npt.NDArray[np.int64]] = []
-    for cols, fill in layout:
-        col = fill(frame, out[:, cols], horizon)
-        if col is not None:
-            hot.append(np.add(col, cols.start, dtype=np.int64))
-    out[np.arange(frame.n)[:, None], np.stack(hot, axis=1)] = 1.0
+    # one spare column takes the one-hots of rows with no hot column
+    buf = np.zeros((frame.n, width + 1), dtype=np.float32)
+    for cols, fill in lay.plain:
+        fill(frame, buf[:, cols], horizon)
+    hot = np.empty((frame.n, len(lay.onehot)), dtype=np.int64)
+    for k, (cols, fill) in enumerate(lay.onehot):
+        col = fill(frame, buf[:, cols], horizon)
+        assert col is not None  # one-hot groups return their hot column
+        hot[:, k] = col
+    hot = np.minimum(np.maximum(hot, lay.hot_low), lay.hot_high)
+    buf[frame.arange[:, None], np.where(hot >= 0, hot + lay.hot_start, width)] = 1.0
+    np.minimum(np.maximum(buf[:, :width], lay.low), lay.high, out=out)
 
 
 # The groups, in column order.
@@ -125,7 +180,7 @@ def fill_bundle(
 
 @_group([_f(f"need.{n}", 0, 1, f"{n.capitalize()} (1 = satisfied).") for n in NEEDS])
 def _needs(frame: Frame, out: _Out, horizon: int) -> None:
-    out[:] = _clip(frame.a.needs, 0.0, 1.0)
+    out[:] = frame.a.needs
 
 
 @_group(
@@ -145,7 +200,7 @@ def _money(frame: Frame, out: _Out, horizon: int) -> None:
 
 @_group([_f(f"item.{i}", 0, 1, f"Units of {i} held, min(n, 5) / 5.") for i in ITEMS])
 def _items(frame: Frame, out: _Out, horizon: int) -> None:
-    out[:] = _clip(frame.a.inventory, 0, 5) * 0.2
+    out[:] = frame.a.inventory * 0.2  # 5 units and more: 1, by the bundle's clip
 
 
 @_group(
@@ -160,15 +215,16 @@ def _work(frame: Frame, out: _Out, horizon: int) -> None:
     a = frame.a
     out[:, 0] = a.job >= 0
     out[:, 1] = a.aff == WORK
-    out[:, 2] = _clip(a.late_days / np.maximum(a.shift_days, 1), 0.0, 1.0)
+    out[:, 2] = a.late_days / np.maximum(a.shift_days, 1)
     sched = a.scheduled_ticks
-    attendance = _clip(a.present_ticks / np.maximum(sched, 1), 0.0, 1.0)
-    out[:, 3] = np.where(sched > 0, attendance, 1.0)
+    out[:, 3] = np.where(sched > 0, a.present_ticks / np.maximum(sched, 1), 1.0)
 
 
-@_group([_f(f"shift.{s}", 0, 1, f"Shift state is {s} (one-hot).") for s in SHIFT_STATES])
+@_group(
+    [_f(f"shift.{s}", 0, 1, f"Shift state is {s} (one-hot).") for s in SHIFT_STATES], onehot=True
+)
 def _shift_state(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
-    return _clip(frame.a.shift_state, 0, len(SHIFT_STATES) - 1)
+    return frame.a.shift_state
 
 
 @_group(
@@ -181,27 +237,31 @@ def _shift_state(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
 )
 def _shift_time(frame: Frame, out: _Out, horizon: int) -> None:
     day = frame.day
-    tod = frame.tod
     employed = frame.a.job >= 0
     job = np.maximum(frame.a.job, 0)
-    start = frame.job_start[frame.town, job]
-    end = frame.job_end[frame.town, job]
-    out[:, 0] = ((start - tod) % day) * (employed / day)
-    inside = employed & (tod >= start) & (tod < end)
-    out[:, 1] = _clip((tod - start) / np.maximum(end - start, 1), 0.0, 1.0) * inside
-    phase = (2.0 * np.pi) * tod / day
+    start = frame.of_town(frame.job_start, job)
+    since = frame.tod - start  # negative before the shift starts
+    length = frame.of_town(frame.job_end, job) - start
+    out[:, 0] = (-since % day) * (employed / day)
+    inside = employed & (since >= 0) & (since < length)
+    out[:, 1] = np.where(inside, since / np.maximum(length, 1), 0.0)
+    phase = (2.0 * np.pi) * frame.tod / day
     out[:, 2] = np.sin(phase)
     out[:, 3] = np.cos(phase)
 
 
-@_group([_f(f"option.{o}", 0, 1, f"Current option is {o} (one-hot).") for o in OPTIONS])
+@_group(
+    [_f(f"option.{o}", 0, 1, f"Current option is {o} (one-hot).") for o in OPTIONS], onehot=True
+)
 def _option(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
-    return _clip(frame.a.option, 0, len(OPTIONS) - 1)
+    return frame.a.option
 
 
-@_group([_f(f"status.{s}", 0, 1, f"Current option is {s} (one-hot).") for s in _STATUS])
+@_group(
+    [_f(f"status.{s}", 0, 1, f"Current option is {s} (one-hot).") for s in _STATUS], onehot=True
+)
 def _status(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
-    return _clip(frame.status, 0, len(_STATUS) - 1)
+    return frame.status
 
 
 @_group(
@@ -216,11 +276,11 @@ def _affordance(frame: Frame, out: _Out, horizon: int) -> None:
     a = frame.a
     aff = a.aff
     out[:, 0] = a.last_ok
-    out[:, 1] = _clip(a.last_duration * 0.01, 0.0, 1.0)
+    out[:, 1] = a.last_duration * 0.01
     performing = aff >= 0
     out[:, 2] = performing | (aff == WORK)
-    dur = frame.duration[frame.town, _clip(aff, 0, frame.duration.shape[1] - 1).astype(np.int64)]
-    out[:, 3] = _clip(1.0 - a.aff_left / np.maximum(dur, 1), 0.0, 1.0) * performing
+    dur = frame.of_town(frame.duration, aff, clip=True)
+    out[:, 3] = np.where(performing, 1.0 - a.aff_left / np.maximum(dur, 1), 0.0)
 
 
 @_group(
@@ -233,14 +293,12 @@ def _affordance(frame: Frame, out: _Out, horizon: int) -> None:
 )
 def _queue(frame: Frame, out: _Out, horizon: int) -> None:
     a = frame.a
-    rows = np.arange(frame.n)
     q = a.queue_obj
     queued = q >= 0
-    holder = frame.holder_row
-    out[:, 0] = queued & (holder[frame.town, np.maximum(q, 0)] != rows)
-    out[:, 1] = frame.has_target & (holder[frame.town, frame.tgt] == rows)
-    out[:, 2] = _clip((frame.tick - a.queue_since) * 0.01, 0.0, 1.0) * queued
-    out[:, 3] = _clip(a.blocked / frame.ghost_after, 0.0, 1.0)
+    out[:, 0] = queued & (frame.of_town(frame.holder_row, np.maximum(q, 0)) != frame.arange)
+    out[:, 1] = frame.holds_target
+    out[:, 2] = np.where(queued, (frame.tick - a.queue_since) * 0.01, 0.0)
+    out[:, 3] = a.blocked / frame.ghost_after
 
 
 @_group(
@@ -263,7 +321,7 @@ def _social(frame: Frame, out: _Out, horizon: int) -> None:
     rival = valid & (rivalry >= RIVAL)
     same_queue = queued[:, None] & (q[o] == q[:, None])
     out[:, 0] = (rival & same_queue).any(axis=1)
-    out[:, 1] = _clip(rivalry.max(axis=1, initial=0.0), 0.0, 1.0)
+    out[:, 1] = rivalry.max(axis=1, initial=0.0)
     near = (np.abs(frame.x[o] - frame.x[:, None]) <= NEAR) & (
         np.abs(frame.y[o] - frame.y[:, None]) <= NEAR
     )
@@ -278,7 +336,7 @@ def _social(frame: Frame, out: _Out, horizon: int) -> None:
 )
 def _episode(frame: Frame, out: _Out, horizon: int) -> None:
     out[:, 0] = frame.a.ctx_reset
-    out[:, 1] = _clip(frame.tick / max(horizon, 1), 0.0, 1.0)
+    out[:, 1] = frame.tick / max(horizon, 1)
 
 
 @_group(
@@ -286,20 +344,24 @@ def _episode(frame: Frame, out: _Out, horizon: int) -> None:
     personality=True,
 )
 def _personality(frame: Frame, out: _Out, horizon: int) -> None:
-    out[:] = _clip(frame.a.personality, -1.0, 1.0)
+    out[:] = frame.a.personality
 
 
 @_group(
-    [_f(f"path.{d}", 0, 1, f"Next step toward the target is {d.upper()} (one-hot).") for d in _DIRS]
+    [
+        _f(f"path.{d}", 0, 1, f"Next step toward the target is {d.upper()} (one-hot).")
+        for d in _DIRS
+    ],
+    onehot=True,
+    none=True,
 )
-def _path(frame: Frame, out: _Out, horizon: int) -> None:
+def _path(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
     """One-hot where the agent has a reachable target, all zeros otherwise."""
     step = frame.cache.step[frame.town, frame.tgt, frame.y, frame.x]
-    moving = np.flatnonzero(frame.has_target & (step >= 0))
-    out[moving, step[moving]] = 1.0
+    return np.where(frame.has_target, step, -1)
 
 
-@_group([_f(f"weather.{w}", 0, 1, f"Weather is {w} (one-hot).") for w in WEATHERS])
+@_group([_f(f"weather.{w}", 0, 1, f"Weather is {w} (one-hot).") for w in WEATHERS], onehot=True)
 def _weather(frame: Frame, out: _Out, horizon: int) -> npt.NDArray[Any]:
     return frame.weather
 
@@ -322,34 +384,17 @@ def _landmark_features() -> list[Feature]:
 
 @_group(_landmark_features())
 def _landmark(frame: Frame, out: _Out, horizon: int) -> None:
-    """Bearing and distance, three columns per landmark."""
-    objs = _landmarks(frame)
-    exists = objs >= 0
-    safe = np.maximum(objs, 0)
-    d = frame.cache.dist[frame.town[:, None], safe, frame.y[:, None], frame.x[:, None]]
-    oxy = frame.worlds[0].town.object_xy[safe]
-    dx = (oxy[:, :, 0] - frame.x[:, None]) * exists
-    dy = (oxy[:, :, 1] - frame.y[:, None]) * exists
-    inv = 1.0 / np.maximum(np.sqrt(dx * dx + dy * dy), 1e-9)
-    out[:, 0::3] = dx * inv
-    out[:, 1::3] = dy * inv
-    out[:, 2::3] = np.where(exists, squash(d), 1.0)
-
-
-def _landmarks(frame: Frame) -> npt.NDArray[np.int64]:
-    """``[N, 5]`` object index of each landmark per row, or -1."""
+    """Bearing and distance, three columns per landmark, looked up in the towns'
+    landmark tables by plane (see :mod:`~townlet.core.observations._landmarks`)."""
     a = frame.a
     cache = frame.cache
-    dist = cache.dist
-    objs = np.empty((frame.n, len(LANDMARKS)), dtype=np.int64)
-    objs[:, 0] = a.bed
-    objs[:, 1] = a.desk
-    for col, cands in ((2, cache.showers), (4, cache.tills)):
-        if cands.size:
-            d = dist[frame.town, cands[:, None], frame.y, frame.x]
-            objs[:, col] = cands[np.argmin(d, axis=0)]
-        else:
-            objs[:, col] = -1
-    fridges = cache.home_fridge
-    objs[:, 3] = fridges[_clip(a.home, 0, fridges.size - 1).astype(np.int64)]
-    return objs
+    n_obj = cache.step.shape[1]
+    planes = np.empty((frame.n, len(LANDMARKS)), dtype=np.int64)
+    planes[:, 0] = a.bed
+    planes[:, 1] = a.desk
+    planes[:, 2] = n_obj + NEAREST.index("shower")
+    np.take(cache.home_fridge, a.home, out=planes[:, 3], mode="clip")
+    planes[:, 4] = n_obj + NEAREST.index("till")
+    out[:] = gather_landmarks(cache.tables, frame.town, planes, frame.y, frame.x).reshape(
+        frame.n, -1
+    )

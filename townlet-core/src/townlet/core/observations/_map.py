@@ -58,79 +58,71 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
     cache = frame.cache
     size = out.shape[-1]
     r = size // 2
-    p = cache.pad
-    n = frame.n
-    town = frame.town
-    span = np.arange(size, dtype=np.int64)
-    alive = frame.alive
     static = cache.static
-    _, hp, wp = static.shape
-    # one flat index per window tile into the [T, H+2p, W+2p] padded grids
-    corner = (town * hp + frame.y + (p - r)) * wp + frame.x + (p - r)
-    flat = corner[:, None, None] + (span * wp)[None, :, None] + span[None, None, :]
-    object_xy = frame.worlds[0].town.object_xy
-    rows = np.arange(n)
-    held_by_me = frame.has_target & (frame.holder_row[town, frame.tgt] == rows)
-    ox = object_xy[frame.tgt, 0].astype(np.int64) - frame.x + r
-    oy = object_xy[frame.tgt, 1].astype(np.int64) - frame.y + r
-    visible = frame.has_target & (ox >= 0) & (ox < size) & (oy >= 0) & (oy < size)
-    occ: npt.NDArray[np.float32] | None = None
-    steps: npt.NDArray[np.int8] | None = None
+    # one flat index per window tile into the [T, H+2p, W+2p] padded grids (all in
+    # range: the takes below use mode="wrap" only because it writes into out unbuffered)
+    centre = frame.y * static.shape[2] + frame.x + cache.pad * (static.shape[2] + 1)
+    if len(frame.worlds) > 1:
+        centre += frame.town * (static.shape[1] * static.shape[2])
+    flat = centre[:, None, None] + cache.window(size)
+    target_tile: npt.NDArray[np.bool_] | None = None
+    if "self" in channels or "reservations" in channels:
+        # the window tile of each row's target object, if in view
+        target_tile = flat == frame.of_town(cache.object_tiles, frame.tgt)[:, None, None]
+        target_tile &= frame.has_target[:, None, None]
+    counts: npt.NDArray[np.int64] | None = None
     if "agents" in channels or "local" in channels:
-        occ = np.zeros(static.shape, dtype=np.float32)
-        live = np.flatnonzero(alive)
-        np.add.at(occ, (town[live], frame.y[live] + p, frame.x[live] + p), 1.0)
+        # agents on each padded tile (the row's own tile counts itself)
+        counts = np.bincount(centre[frame.alive], minlength=static.size)
+    steps: npt.NDArray[np.int8] | None = None
     for ch, name in enumerate(channels):
         view = out[:, ch]
         if name == "self":
+            assert target_tile is not None
             view[:] = 0.0
-            sel = np.flatnonzero(visible)
-            view[sel, oy[sel], ox[sel]] = 0.5
+            view[target_tile] = 0.5
             view[:, r, r] = 1.0
         elif name == "objects":
-            view[:] = static.take(flat)
+            np.take(static, flat, out=view, mode="wrap")
         elif name == "agents":
-            assert occ is not None
-            view[:] = occ.take(flat)
-            view[:, r, r] -= alive
+            assert counts is not None
+            view[:] = counts.take(flat)
+            view[:, r, r] -= frame.alive
             np.minimum(view, 1.0, out=view)
         elif name == "reservations":
-            res = np.zeros(static.shape, dtype=np.float32)
-            held_t, held_o = np.nonzero(frame.holder_row >= 0)
-            res[held_t, object_xy[held_o, 1] + p, object_xy[held_o, 0] + p] = 1.0
-            view[:] = res.take(flat)
-            sel = np.flatnonzero(visible & held_by_me)
-            view[sel, oy[sel], ox[sel]] = 0.5
+            res = np.zeros(static.size, dtype=np.float32)
+            res[cache.object_tiles[frame.holder_row >= 0]] = 1.0
+            np.take(res, flat, out=view, mode="wrap")
+            assert target_tile is not None
+            view[target_tile & frame.holds_target[:, None, None]] = 0.5
         elif name in ("path_dx", "path_dy"):
             if steps is None:
-                steps = _path_steps(frame, flat, hp, wp)
-            view[:] = (_DX if name == "path_dx" else _DY)[steps]
+                steps = _path_steps(frame, flat)
+            np.take(_DX if name == "path_dx" else _DY, steps, out=view, mode="wrap")
         elif name == "local":
-            assert occ is not None
-            others = occ.take(flat)
-            others[:, r, r] -= alive
-            layer = static.take(flat)
-            layer[layer > 0] = 0.5
-            layer[others > 0] = 1.0
-            view[:] = layer
+            assert counts is not None
+            others = counts.take(flat)
+            others[:, r, r] -= frame.alive
+            np.take(cache.local_static, flat, out=view, mode="wrap")
+            view[others > 0] = 1.0
         else:  # pragma: no cover - guarded by the params model
             raise ValueError(f"unknown map channel {name!r}")
-    dead = ~alive
-    if dead.any():
-        out[dead] = 0.0
+    if frame.dead is not None:
+        out[frame.dead] = 0.0
 
 
-def _path_steps(
-    frame: Frame, flat: npt.NDArray[np.int64], hp: int, wp: int
-) -> npt.NDArray[np.int8]:
+def _path_steps(frame: Frame, flat: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
     """``[N, W, W]`` index ``d + 1`` of the first step toward each row's target
     from every window tile (0 where there is no target, no path or no map).
 
     ``flat`` indexes each row's window in the padded ``[T, H+2p, W+2p]`` grid;
     shifting it by the row's target plane indexes the padded step fields.
     """
-    n_obj = frame.cache.path_idx.shape[1]
-    shift = (frame.town * (n_obj - 1) + frame.tgt) * (hp * wp)
-    out: npt.NDArray[np.int8] = frame.cache.path_idx.take(flat + shift[:, None, None])
+    path_idx = frame.cache.path_idx
+    t_count, n_obj, hp, wp = path_idx.shape
+    # flat already holds town * hp * wp: add the planes before the row's town and target
+    plane = frame.tgt if t_count == 1 else frame.town * (n_obj - 1) + frame.tgt
+    shift = plane * (hp * wp)
+    out: npt.NDArray[np.int8] = path_idx.take(flat + shift[:, None, None])
     out *= frame.has_target[:, None, None]
     return out

@@ -166,10 +166,9 @@ class _Encoder:
         fill_bundle(frame, scal, self.params.horizon, self.params.personality)
         soc = arrays["social"]
         fill_social(frame, soc, self._social_k)
-        dead = ~frame.alive
-        if dead.any():
-            scal[dead] = 0.0
-            soc[dead] = 0.0
+        if frame.dead is not None:
+            scal[frame.dead] = 0.0
+            soc[frame.dead] = 0.0
 
 
 class FullEncoder(_Encoder):

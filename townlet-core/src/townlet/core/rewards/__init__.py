@@ -8,7 +8,7 @@ the optional ``curiosity``. Guardrails: ``social_floor``, ``death_guard``,
 
 from townlet.core.rewards.context import Event, RewardContext, Snapshot, TickFacts, derive_facts
 from townlet.core.rewards.pipeline import RewardPipeline
-from townlet.core.rewards.stages import NeedWeights, RewardStageBase
+from townlet.core.rewards.stages import NeedWeights, RewardStageBase, SwitchableStage
 from townlet.core.rewards.stats import RunningMoments, RunningStats, RunningSums
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "RunningStats",
     "RunningSums",
     "Snapshot",
+    "SwitchableStage",
     "TickFacts",
     "derive_facts",
 ]

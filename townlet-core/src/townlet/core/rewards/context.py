@@ -38,27 +38,36 @@ class Snapshot:
     needs: npt.NDArray[np.float32]
     present_ticks: npt.NDArray[np.int64]
     shift_state: npt.NDArray[np.int8]
+    deficit: npt.NDArray[np.float32]
+    """``[N, 3]`` need deficits (1 − needs)."""
 
     @classmethod
-    def of(cls, rows: RowsView) -> Snapshot:
-        """Copy what the stages need from ``rows``."""
+    def of(cls, rows: RowsView, facts: TickFacts | None = None) -> Snapshot:
+        """Copy what the stages need from ``rows``. ``facts``, derived from ``rows`` as
+        they are now, lend their copies of ``alive`` and the deficits."""
         a = rows.agents
+        needs = a.needs.copy()
         return cls(
             ids=list(rows.agent_ids),
-            alive=a.alive.copy(),
-            needs=a.needs.copy(),
+            alive=a.alive.copy() if facts is None else facts.alive,
+            needs=needs,
             present_ticks=a.present_ticks.copy(),
             shift_state=a.shift_state.copy(),
+            deficit=1.0 - needs if facts is None else facts.deficit,
         )
 
     def patch(self, span: slice, rows: RowsView) -> None:
         """Overwrite rows ``span`` with the matching rows of a one-town ``rows``."""
         a = rows.agents
         self.ids[span] = rows.agent_ids
+        # copies first: alive and deficit may be the last tick's facts as well
+        self.alive = self.alive.copy()
         self.alive[span] = a.alive
         self.needs[span] = a.needs
         self.present_ticks[span] = a.present_ticks
         self.shift_state[span] = a.shift_state
+        self.deficit = self.deficit.copy()
+        self.deficit[span] = 1.0 - a.needs
 
 
 @dataclass(frozen=True)
@@ -109,18 +118,21 @@ def derive_facts(
     a = rows.agents
     ids = rows.agent_ids
     alive = a.alive.copy()
-    acted = before.alive.copy()
+    acted = before.alive
     if ids == before.ids:
-        exited = acted & ~alive
-        spawned = alive & ~acted
+        # on bools, x > y is x & ~y
+        exited = acted > alive
+        spawned = alive > acted
+        stayed = acted & alive
     else:
         same = np.array([x == y for x, y in zip(ids, before.ids, strict=True)], dtype=bool)
         exited = acted & (~alive | ~same)
         spawned = alive & (~acted | ~same)
+        stayed = acted > exited
     events: dict[str, list[Event]] = {}
     reasons: dict[int, str] = {}
     for t, world in enumerate(rows.worlds):
-        logged = (*carried[t], *world.events) if carried else world.events
+        logged = (*carried[t], *world.events) if carried and carried[t] else world.events
         if logged:
             _index_events(logged, rows.span(t), ids, before.ids, events, reasons)
     if np.count_nonzero(exited):
@@ -137,9 +149,9 @@ def derive_facts(
         exit_reasons=reasons,
         events=events,
         deficit=deficit,
-        deficit_before=1.0 - before.needs,
+        deficit_before=before.deficit,
         worst_deficit=deficit.max(axis=1),
-        stayed=acted & ~exited,
+        stayed=stayed,
     )
 
 

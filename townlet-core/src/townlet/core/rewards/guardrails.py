@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -50,8 +50,9 @@ class SocialFloorStage(RewardStageBase[SocialFloorParams]):
         """Minus the tagged contributions of agents in need."""
         p = self.params
         needy = ctx.facts.worst_deficit > p.deficit
-        out: npt.NDArray[np.float32] = ctx.tagged(p.tag) * -needy.astype(np.float32)
-        return out
+        # -1 where needy, else -0 (bool times -1): the product is minus the tagged terms
+        out = ctx.tagged(p.tag) * (needy * np.float32(-1.0))
+        return cast("npt.NDArray[np.float32]", out)
 
 
 class DeathGuardParams(PluginParams):
@@ -89,7 +90,7 @@ class DeathGuardStage(RewardStageBase[DeathGuardParams]):
             self._last_danger[danger] = ticks[danger]
         guarded = f.exited | (ticks - self._last_danger <= p.window)
         out: npt.NDArray[np.float32] = np.maximum(ctx.total, np.float32(0.0))
-        out *= -guarded.astype(np.float32)
+        out *= guarded * np.float32(-1.0)
         return out
 
 

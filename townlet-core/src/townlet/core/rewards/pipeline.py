@@ -28,6 +28,7 @@ from townlet.core.config.models import RewardsConfig, TownletConfig
 from townlet.core.ports import RewardStage, TaggedStage
 from townlet.core.registry import Registry
 from townlet.core.rewards.context import RewardContext, Snapshot, TickFacts, derive_facts
+from townlet.core.rewards.stages import SwitchableStage
 from townlet.core.rewards.stats import RunningStats, RunningSums
 from townlet.core.world.rows import TownRows
 
@@ -69,6 +70,7 @@ class RewardPipeline:
         self.normalise_warmup = normalise_warmup
         self.normalise_clip = normalise_clip
         self._sums = RunningSums(len(labels) + 1)
+        self._skip: tuple[bool, ...] = (False,) * len(labels)
         self.breakdown: dict[str, npt.NDArray[np.float32]] = {}
         self.raw = np.zeros(0, dtype=np.float32)
         self.facts: TickFacts | None = None
@@ -106,6 +108,11 @@ class RewardPipeline:
         rewarded together with their slots end to end as rows.
         """
         rows = TownRows.of(worlds)
+        config = rows.config
+        self._skip = tuple(
+            isinstance(stage, SwitchableStage) and not stage.enabled(config)
+            for stage in self.stages
+        )
         self._before = Snapshot.of(rows)
         self._seen = [len(w.events) for w in rows.worlds]
         self._carried = [[] for _ in rows.worlds]
@@ -144,7 +151,8 @@ class RewardPipeline:
         if n != self._fresh.size:
             raise ValueError(f"the pipeline was reset with {self._fresh.size} rows, got {n}")
         facts = derive_facts(rows_of, self._before, self._carried, self._fresh)
-        self._carried = [[] for _ in rows_of.worlds]
+        if any(self._carried):
+            self._carried = [[] for _ in rows_of.worlds]
         if np.count_nonzero(self._fresh):
             self._fresh = np.zeros(n, dtype=bool)
         shape = (n,)
@@ -157,24 +165,29 @@ class RewardPipeline:
         ctx = RewardContext(
             towns=rows_of, facts=facts, total=view, breakdown=breakdown, tags=self.tags
         )
-        acted = facts.acted
-        for i, (label, stage) in enumerate(zip(self.labels, self.stages, strict=True)):
-            part = stage.compute(ctx)
-            if part.dtype is not _F32 or part.shape != shape:
-                part = np.asarray(part, dtype=np.float32)
-                if part.shape != (n,):
-                    raise ValueError(f"reward stage {label!r} returned {part.shape}, want ({n},)")
-            row = rows[i]
-            row[:] = part
-            total += row
+        stages = zip(rows[:-1], self.labels, self.stages, self._skip, strict=True)
+        for row, label, stage, skip in stages:
+            # a disabled stage's row stays +0, which would not change the total: it
+            # starts at +0 and so is never -0
+            if not skip:
+                part = stage.compute(ctx)
+                if part.dtype is not _F32 or part.shape != shape:
+                    part = np.asarray(part, dtype=np.float32)
+                    if part.shape != (n,):
+                        raise ValueError(
+                            f"reward stage {label!r} returned {part.shape}, want ({n},)"
+                        )
+                row[:] = part
+                total += row
             breakdown[label] = row
+        acted = facts.acted
         if np.count_nonzero(acted) != n:
             rows *= acted
         self._sums.add(rows, acted)
         self.breakdown = breakdown
         self.raw = total.copy()
         self.facts = facts
-        self._before = Snapshot.of(rows_of)
+        self._before = Snapshot.of(rows_of, facts)
         self._seen = [len(w.events) for w in rows_of.worlds]
         if self.normalise and self._sums.count >= self.normalise_warmup:
             scale = 1.0 / max(self.stats.std, 1e-8)

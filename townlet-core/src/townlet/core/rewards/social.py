@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field
 
-from townlet.core.ports import PluginParams, RewardContextView, RowsView
+from townlet.core.ports import PluginParams, RewardContextView, RowsView, RunConfigView
 from townlet.core.rewards.stages import P, RewardStageBase
 
 __all__ = [
@@ -40,10 +40,13 @@ class _SocialStage(RewardStageBase[P]):
     tags: ClassVar[frozenset[str]] = frozenset({"social"})
     level: ClassVar[int]
 
-    def active(self, ctx: RewardContextView) -> bool:
+    def enabled(self, config: RunConfigView) -> bool:
         """On when the configured social-reward stage reaches this one's level."""
-        stage = ctx.towns.config.features.stages.social_rewards
-        return _LEVELS.get(stage, 0) >= self.level
+        return _LEVELS.get(config.features.stages.social_rewards, 0) >= self.level
+
+    def active(self, ctx: RewardContextView) -> bool:
+        """:meth:`enabled` for the rewarded towns' config."""
+        return self.enabled(ctx.towns.config)
 
 
 def _ties(

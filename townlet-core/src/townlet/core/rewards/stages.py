@@ -9,13 +9,19 @@ arrived) get 0.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field, field_validator
 
-from townlet.core.ports import MILLS, PLUGIN_API_VERSION, PluginParams, RewardContextView
+from townlet.core.ports import (
+    MILLS,
+    PLUGIN_API_VERSION,
+    PluginParams,
+    RewardContextView,
+    RunConfigView,
+)
 
 __all__ = [
     "HomeostasisParams",
@@ -26,6 +32,7 @@ __all__ = [
     "ShapingStage",
     "SurvivalParams",
     "SurvivalStage",
+    "SwitchableStage",
     "TerminalParams",
     "TerminalStage",
     "WorkParams",
@@ -46,6 +53,19 @@ class NeedWeights(PluginParams):
 
 
 P = TypeVar("P", bound=BaseModel)
+
+
+@runtime_checkable
+class SwitchableStage(Protocol):
+    """A reward stage that can tell from the run config alone that it adds nothing.
+
+    The pipeline asks once per :meth:`~townlet.core.rewards.RewardPipeline.reset`
+    and leaves a disabled stage out of every tick: its breakdown row stays zero.
+    """
+
+    def enabled(self, config: RunConfigView) -> bool:
+        """False only if every contribution under ``config`` would be +0.0."""
+        ...
 
 
 class RewardStageBase(ABC, Generic[P]):
@@ -124,7 +144,7 @@ class ShapingStage(RewardStageBase[ShapingParams]):
         out: npt.NDArray[np.float32] = f.deficit_before @ self._w - self._gamma * (
             f.deficit @ self._w
         )
-        out *= f.stayed & ~f.spawned
+        out *= f.stayed > f.spawned  # stayed and did not arrive (x > y is x & ~y on bools)
         return out
 
 
@@ -164,7 +184,7 @@ class WorkStage(RewardStageBase[WorkParams]):
             state = a.shift_state
             bonus = np.array([0.0, 0.0, p.punctuality, p.late, p.absent], dtype=np.float32)
             out += changed * bonus[np.minimum(state, 4)]
-        out *= f.stayed & ~f.spawned
+        out *= f.stayed > f.spawned  # stayed and did not arrive
         return out
 
 

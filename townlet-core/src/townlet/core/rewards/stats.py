@@ -94,7 +94,7 @@ class RunningSums:
     def add(self, values: npt.NDArray[np.floating], mask: npt.NDArray[np.bool_]) -> None:
         """Add the columns of ``values`` where ``mask`` is set."""
         w = mask.astype(np.float64)
-        self.count += int(mask.sum())
+        self.count += int(np.count_nonzero(mask))
         self.sum += values @ w
         self.sumsq += (values * values) @ w
 

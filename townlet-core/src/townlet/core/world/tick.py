@@ -16,7 +16,8 @@ Tick order (one call of :func:`step_worlds`, or :meth:`World.step` for one town)
 12. hourly relationship decay; lifecycle exits and arrivals
 13. KPIs, then the ``on_tick`` hook; ``tick`` advances
 
-Perturbations start and end right after weather (step 1); conflicts, shared
+A config's timeline events (console commands at ticks) apply first, before
+weather; perturbations start and end right after weather (step 1); conflicts, shared
 meals and chats are detected inside the systems where they happen.
 
 Towns stepped together pass each step together: a system finds the rows it
@@ -67,6 +68,8 @@ def step_worlds(worlds: Sequence[World], options: npt.NDArray[np.integer[Any]]) 
     for world in rows.worlds:
         world.events = []
         world.narrator.begin_tick()
+        if world.timeline is not None:
+            world.timeline.apply_due(world)
         step_weather(world)
         world.perturbations.step(world)
     forced = a.forced

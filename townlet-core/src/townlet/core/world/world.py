@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pluggy
 
 from townlet.core.config.models import FeaturesConfig, TownletConfig
+from townlet.core.console.timeline import Timeline
 from townlet.core.errors import ConfigError
 from townlet.core.hooks import make_plugin_manager
 from townlet.core.rng import RngStreams
@@ -169,6 +170,8 @@ class World:
         self.perturbations = Perturbations(wcfg.perturbations, features.curriculum)
         self._closures: dict[str, npt.NDArray[np.bool_]] = {}
         self.kpi = Kpis()
+        self.timeline: Timeline | None = None
+        """Scripted console commands of the config, run at the start of their tick."""
         self.events: list[dict[str, Any]] = []
         self.event_counts: Counter[str] = Counter()
         self._serial = 0
@@ -187,7 +190,7 @@ class World:
     ) -> World:
         """Load the town and affordance files the config names and build the world
         (in ``agents`` when given: storage it clears and keeps, e.g. rows of a vector env)."""
-        return cls(
+        world = cls(
             config.world,
             config.features,
             config.seed,
@@ -197,6 +200,9 @@ class World:
             agents,
             config_id=config.config_id,
         )
+        if config.timeline:
+            world.timeline = Timeline(config.timeline)
+        return world
 
     # -- read-only view -------------------------------------------------------
 
