@@ -3,6 +3,7 @@
     python benchmarks/bench_train.py [--epochs 10] [--towns 8] [--agents 8] [--json]
     python benchmarks/bench_train.py --learn one-citizen [--minutes 10] [--epochs 40]
     python benchmarks/bench_train.py --learn town [--minutes 60] [--epochs 400]
+    python benchmarks/bench_train.py --compare [--steps 200000] [--libs sb3,rllib]
 
 Throughput (the default): ``ppo`` in rollout mode on ``--towns`` default
 towns of ``--agents`` citizens (encoder ``hybrid``), 250 ticks per epoch,
@@ -15,15 +16,19 @@ citizens, jobs on), then ``townlet evaluate`` the policy, ``random`` and
 ``scripted`` on 16 held-out episodes (seeds 100000…) and print the
 normalised score ``(R − R_random) / (R_scripted − R_random)``.
 
-Stable-Baselines3 and RLlib runs on the same town are printed when those
-libraries are installed; they are not dependencies of Townlet.
+``--compare``: ``ppo``, then Stable-Baselines3 PPO (through SuperSuit) and
+RLlib PPO when they are installed (``requirements-bench.txt``; never a
+dependency of Townlet), each trained on the default town (8 citizens, no
+lifecycle) for the same agent-step budget, then scored on the same held-out
+episodes; prints agent-steps/s, wall and CPU seconds and normalised scores.
+See ``_baselines.py`` for how the third-party runners are set up and scored.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import math
 import platform
 import tempfile
 import threading
@@ -32,12 +37,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from townlet.core.config import TownletConfig, load_config, parse_override
 from townlet.core.training.context import build_context
 from townlet.core.training.evaluate import evaluate
 from townlet.strategies.ppo import PPOParams, PPOStrategy
+
+try:
+    from . import _baselines as baselines
+except ImportError:  # run as a script
+    import _baselines as baselines  # type: ignore[no-redef]
 
 HELD_OUT = 100_000
 SETUPS = {
@@ -122,15 +133,65 @@ def learn(setup: str, minutes: float, epochs: int) -> dict[str, Any]:
     }
 
 
-def others() -> list[str]:
-    """Lines about the optional comparison libraries."""
-    lines = []
-    for lib, label in (("stable_baselines3", "Stable-Baselines3"), ("ray", "RLlib")):
-        if importlib.util.find_spec(lib) is None:
-            lines.append(f"{label}: not installed, skipped")
-        else:
-            lines.append(f"{label}: installed, but no runner for it is included here yet")
-    return lines
+def compare(steps: int, libs: list[str], seed: int = 0) -> list[dict[str, Any]]:
+    """``ppo`` and each installed third-party PPO for ``steps`` agent-steps, then scored.
+
+    Every run trains on 8 copies of the default town (8 citizens: 64 agents
+    stepping at once); ``ppo`` rounds ``steps`` up to whole epochs of 250
+    ticks and the others are given the agent-steps it ran. Scores: mean
+    return / agent-day on 16 held-out episodes, normalised against ``random``
+    and ``scripted`` from ``evaluate``; third-party policies run through
+    ``TownletParallelEnv`` (``baselines.pettingzoo_return``), as does a
+    ``random`` check row.
+    """
+    towns, ticks = 8, 1000
+    config = _config(f"training.towns={towns}", "training.rollout_ticks=250")
+    epochs = math.ceil(steps / (towns * config.world.agents * 250))
+    config = _config(
+        f"training.towns={towns}", "training.rollout_ticks=250", f"training.epochs={epochs}"
+    )
+    held = {"episodes": 16, "seed": HELD_OUT}
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        result, wall, cpu = _train(config, run)
+        budget = int(result.transitions)
+        reports = {
+            name: evaluate(config, name, params, ticks=ticks, **held)
+            for name, params in (
+                ("random", {}),
+                ("scripted", {}),
+                ("learned", {"checkpoint": str(run)}),
+            )
+        }
+    r_random, r_scripted = reports["random"].mean_return, reports["scripted"].mean_return
+
+    def row(library: str, agent_steps: int, wall: float, cpu: float, ret: float) -> dict[str, Any]:
+        score = (ret - r_random) / (r_scripted - r_random)
+        return {
+            "library": library, "agent_steps": agent_steps,
+            "agent_steps_per_s": round(agent_steps / wall), "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1), "return": round(ret, 2), "normalised_score": round(score, 3),
+        }  # fmt: skip
+
+    rows.append(row("townlet ppo", budget, wall, cpu, reports["learned"].mean_return))
+    for name in libs:
+        absent = baselines.missing(name)
+        label = baselines.LIBRARIES[name][0]
+        if absent:
+            print(f"{label}: {', '.join(absent)} not installed, skipped ({baselines.INSTALL})")
+            continue
+        print(f"{label}: training for {budget:,} agent-steps", flush=True)
+        trained = baselines.run(name, config, budget, towns=towns, ticks=ticks, seed=seed)
+        ret = baselines.pettingzoo_return(config, trained.act, ticks=ticks, **held)
+        rows.append(row(label, trained.agent_steps, trained.wall_s, trained.cpu_s, ret))
+    if len(rows) > 1:
+        check = baselines.uniform_masked(np.random.default_rng(seed))
+        ret = baselines.pettingzoo_return(config, check, ticks=ticks, **held)
+        rows.append({"library": "random via TownletParallelEnv (check)", "return": round(ret, 2)})
+    rows.append({"library": "random (evaluate)", "return": round(r_random, 2)})
+    rows.append({"library": "scripted (evaluate)", "return": round(r_scripted, 2)})
+    return rows
 
 
 def main() -> None:
@@ -142,6 +203,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--learn", choices=sorted(SETUPS))
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--compare", action="store_true", help="against SB3 and RLlib")
+    parser.add_argument("--steps", type=int, default=200_000, help="--compare budget")
+    parser.add_argument("--libs", default="sb3,rllib", help="--compare: third-party runners")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     env = {
@@ -149,6 +213,17 @@ def main() -> None:
         "torch": torch.__version__,
         "cpu": platform.processor(),
     }
+    if args.compare:
+        rows = compare(args.steps, [n for n in args.libs.split(",") if n])
+        if args.json:
+            print(json.dumps({"compare": rows, **env}))
+            return
+        cols = ("library", "agent_steps", "agent_steps_per_s", "wall_s", "cpu_s", "return",
+                "normalised_score")  # fmt: skip
+        print(" | ".join(cols))
+        for r in rows:
+            print(" | ".join(str(r.get(c, "")) for c in cols))
+        return
     if args.learn:
         out = learn(args.learn, args.minutes, args.epochs or LEARN_EPOCHS[args.learn])
     else:
@@ -158,8 +233,6 @@ def main() -> None:
         return
     for key, value in out.items():
         print(f"{key:24} {value}")
-    for line in others():
-        print(line)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.strategies.conftest import config, train
+from tests.strategies.helpers import config, train
 from townlet.core.observations.build import build_encoder
 from townlet.core.ports import OPTIONS
 from townlet.strategies.checkpoint import (
@@ -84,3 +84,24 @@ def test_tampered_or_foreign_files_are_refused(run: Path, tmp_path: Path) -> Non
         load_checkpoint(tmp_path / "junk.pt")
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_init_from_starts_from_the_weights_with_a_fresh_run(run: Path, tmp_path: Path) -> None:
+    start = load_checkpoint(run)
+    warm = train(
+        config("training.towns=2", "training.rollout_ticks=20", "training.epochs=1"),
+        tmp_path / "warm",
+        horizon=40,
+        init_from=run,
+        learning_rate=1e-9,
+    )
+    assert warm.epochs == 1
+    after = load_checkpoint(tmp_path / "warm")
+    assert after.epoch == 1  # a new run, not a resumed one
+    for name, tensor in start.model.items():  # a tiny learning rate keeps the weights close
+        assert torch.allclose(tensor, after.model[name], atol=1e-5), name
+
+
+def test_init_from_refuses_another_network_shape(run: Path, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not fit this network"):
+        train(config(*SMALL), tmp_path / "wide", horizon=40, init_from=run, hidden=64)

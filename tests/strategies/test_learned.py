@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.strategies.conftest import config, train
+from tests.strategies.helpers import config, train
 from townlet.core.config import load_config, parse_override
 from townlet.core.env.vector import VectorTownEnv
 from townlet.core.ports import OPTIONS

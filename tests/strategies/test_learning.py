@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.strategies.conftest import config, train
+from tests.strategies.helpers import config, train
 from townlet.core.training.evaluate import evaluate
 
 HELD_OUT = 100_000

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.strategies.conftest import config
+from tests.strategies.helpers import config
 from townlet.core.observations.build import build_encoder
 from townlet.core.ports import OPTIONS
 from townlet.strategies.network import ActorCritic

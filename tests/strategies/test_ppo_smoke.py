@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.strategies.conftest import config, train
+from tests.strategies.helpers import config, train
 from townlet.core.training.capture import RolloutCapture
 from townlet.core.training.dto import EpochRecord
 from townlet.core.training.epoch_log import EPOCH_LOG

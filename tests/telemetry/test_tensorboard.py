@@ -52,7 +52,8 @@ def test_training_epochs_and_metrics_become_scalars(tmp_path: Path, make_record)
 
 def test_tags_follow_cleanrl_groups() -> None:
     assert scalar_tag("loss_value") == "losses/value_loss"
-    assert scalar_tag("steps_per_sec") == "charts/sps"
+    assert scalar_tag("steps_per_sec") == "charts/SPS"
+    assert scalar_tag("episodic_return") == "charts/episodic_return"
     assert scalar_tag("queue_conflict_intensity_sum") == "rollout/queue_conflict_intensity_sum"
     assert scalar_tag("epoch_seconds") == "training/epoch_seconds"
 

@@ -6,15 +6,22 @@ M4 perturbations (after BC, the anneal and C3) → M5 the full town. Every stage
 uses the default town and the same encoder, so one observation spec and one
 option set serve them all and a policy carries over. City-wide events are
 locked out in M0-M2 (``features.curriculum``).
+
+:data:`DEFAULT` walks them in order (``townlet train --curriculum default``,
+registered under the ``townlet.curricula`` entry-point group): each stage
+names its scenario, the KPI band that passes it (evaluated after every
+window of training on one-day episodes) and its budget in windows.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from townlet.core.training.curriculum import Curriculum, CurriculumStage, KpiBand
 from townlet.scenarios._base import PackScenario
 
 __all__ = [
+    "DEFAULT",
     "STAGES",
     "C1Chat",
     "C2Avoid",
@@ -101,3 +108,37 @@ STAGES: Final = (
     M5Full,
 )
 """The stages in curriculum order."""
+
+
+def _stage(
+    scenario: type[_Stage], budget: int, **bands: tuple[float | None, float | None]
+) -> CurriculumStage:
+    return CurriculumStage(
+        name=scenario.name,
+        config=f"scenario:{scenario.name}",
+        bands={kpi: KpiBand(min=low, max=high) for kpi, (low, high) in bands.items()},
+        budget=budget,
+    )
+
+
+_FED = (0.9, None)  # self_sufficiency: needs kept up nearly all day
+_AT_WORK = {"attendance": (0.85, None), "lateness": (None, 0.2)}
+
+DEFAULT: Final = Curriculum(
+    name="default",
+    description="SPEC §14: home, shop, job, queue friction, relationships, chat, avoidance, "
+    "perturbations, the full town.",
+    window_epochs=10,
+    stages=(
+        _stage(M0Home, 10, self_sufficiency=_FED),
+        _stage(M1Shop, 10, self_sufficiency=_FED),
+        _stage(M2Job, 15, self_sufficiency=_FED, **_AT_WORK),
+        _stage(M2_5Conflict, 15, self_sufficiency=_FED, **_AT_WORK),
+        _stage(M3Relationships, 10, self_sufficiency=_FED, **_AT_WORK),
+        _stage(C1Chat, 15, self_sufficiency=_FED, chats=(1.0, None), **_AT_WORK),
+        _stage(C2Avoid, 15, self_sufficiency=_FED, chats=(1.0, None), **_AT_WORK),
+        _stage(M4Perturbations, 15, self_sufficiency=(0.85, None), **_AT_WORK),
+        _stage(M5Full, 20, self_sufficiency=(0.85, None), exits=(None, 1.0), **_AT_WORK),
+    ),
+)
+"""The default curriculum: every stage of :data:`STAGES` in order, with its band and budget."""

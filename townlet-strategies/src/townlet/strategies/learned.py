@@ -52,7 +52,7 @@ class LearnedPolicyParams(PluginParams):
 
 
 class LearnedPolicy:
-    """Acts with a trained :class:`~townlet.strategies.network.ActorCritic` (module docstring)."""
+    """Runs a PPO checkpoint: an option for every agent, never a masked one."""
 
     Params: ClassVar[type[BaseModel]] = LearnedPolicyParams
     plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION

@@ -36,6 +36,7 @@ from townlet.strategies._rollout import DecisionCollector
 from townlet.strategies.checkpoint import (
     CHECKPOINT_DIR,
     FINAL,
+    CheckpointError,
     check_compatible,
     load_checkpoint,
     save_checkpoint,
@@ -43,8 +44,11 @@ from townlet.strategies.checkpoint import (
 from townlet.strategies.network import ActorCritic, log_probs
 from townlet.strategies.network import entropy as policy_entropy
 
-__all__ = ["PPOParams", "PPOStrategy"]
+__all__ = ["METRICS_LOG", "PPOParams", "PPOStrategy"]
 
+METRICS_LOG: Final = "metrics.jsonl"
+"""Per-epoch metrics under CleanRL/SB3 names (episodic return included), one JSON line each,
+in the run directory: what ``benchmarks/plot_learning.py`` plots."""
 DEFAULT_EPOCHS: Final = 100
 """Epochs when neither ``training.epochs`` nor ``training.total_steps`` is set."""
 
@@ -69,8 +73,10 @@ class PPOParams(PluginParams):
     reward_scale: float = Field(
         1.0, gt=0, le=1000, description="Rewards are multiplied by this for learning (0..1000]."
     )
-    num_minibatches: int = Field(4, ge=1, le=1024, description="Minibatches per update epoch.")
-    update_epochs: int = Field(4, ge=1, le=100, description="Passes over each batch (K epochs).")
+    num_minibatches: int = Field(
+        4, ge=1, le=1024, description="Minibatches per update epoch (1..1024)."
+    )
+    update_epochs: int = Field(4, ge=1, le=100, description="Passes over each batch, K (1..100).")
     norm_adv: bool = Field(True, description="Normalise advantages per minibatch.")
     clip_coef: float = Field(0.2, gt=0, le=1, description="Surrogate clipping ε (0..1].")
     clip_vloss: bool = Field(True, description="Clip the value loss like the surrogate.")
@@ -80,7 +86,9 @@ class PPOParams(PluginParams):
     target_kl: float | None = Field(
         None, gt=0, description="Stop an update early once approx KL exceeds this (null: never)."
     )
-    hidden: int = Field(128, ge=8, le=4096, description="Width of the shared layer and LSTM.")
+    hidden: int = Field(
+        128, ge=8, le=4096, description="Width of the shared layer and LSTM (8..4096)."
+    )
     lstm: bool = Field(
         False,
         description="Add an LSTM cell stepped at each decision, reset on ctx_reset_flag and at "
@@ -100,6 +108,11 @@ class PPOParams(PluginParams):
     )
     checkpoint_every: int = Field(
         10, ge=0, description="Write checkpoints/epoch_N.pt every this many epochs (0: only final)."
+    )
+    init_from: Path | None = Field(
+        None,
+        description="Start from this checkpoint's weights (a .pt file or a run directory); the "
+        "optimiser starts fresh. A curriculum carries its policy across stages this way.",
     )
 
 
@@ -130,6 +143,7 @@ class PPOStrategy:
     def __init__(self, params: PPOParams) -> None:
         self.params = params
         self.resume: Any = None
+        self.init: Any = None
         self.replay: ReplayTransitions | None = None
 
     def prepare(self, context: TrainingContext) -> None:
@@ -154,6 +168,10 @@ class PPOStrategy:
                     "training.params (see its config.yaml)"
                 )
             self.resume = ckpt
+        elif self.params.init_from is not None:
+            ckpt = load_checkpoint(self.params.init_from)
+            check_compatible(ckpt, context.spec, context.option_names)
+            self.init = ckpt
 
     def run(self, context: TrainingContext) -> TrainingResult:
         """Train for the configured budget; see the module docstring."""
@@ -182,6 +200,14 @@ class PPOStrategy:
             torch.set_rng_state(ck.rng["torch"])
             generator.set_state(ck.rng["generator"])
             rng.bit_generator.state = json.loads(ck.rng["numpy"])
+        elif self.init is not None:
+            try:
+                net.load_state_dict(self.init.model)
+            except RuntimeError as e:  # another network shape (hidden, lstm)
+                raise CheckpointError(
+                    f"{self.init.path} does not fit this network (hidden={p.hidden}, "
+                    f"lstm={p.lstm}): {e}"
+                ) from e
         if mode in ("rollout", "mixed"):
             env = context.make_env(settings.towns)
             env.reset(seed=context.seed)
@@ -330,12 +356,16 @@ class PPOStrategy:
                 data_mode=mode,
                 epoch_seconds=seconds,
                 rollout_ticks=settings.rollout_ticks if collector is not None else 0,
+                episodic_return=float(np.mean(returns_logged)) if returns_logged else None,
             )
             context.log_epoch(record)
             extra = {"charts/decisions": float(n), "charts/agent_steps": float(agent_steps)}
-            if returns_logged:
-                extra["charts/episodic_return"] = float(np.mean(returns_logged))
-            context.progress(epoch, _metrics(record, extra))
+            if record.episodic_return is not None:
+                extra["charts/episodic_return"] = record.episodic_return
+            metrics = _metrics(record, extra)
+            context.progress(epoch, metrics)
+            with (run_dir / METRICS_LOG).open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"epoch": epoch, **metrics}) + "\n")
             if p.checkpoint_every and epoch % p.checkpoint_every == 0 and epoch < epochs:
                 path = run_dir / CHECKPOINT_DIR / f"epoch_{epoch}.pt"
                 written.append(

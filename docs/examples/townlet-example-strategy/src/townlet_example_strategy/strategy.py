@@ -54,6 +54,11 @@ class MyAlgoParams(PluginParams):
     features: tuple[str, ...] = Field(
         DEFAULT_FEATURES, min_length=1, description="Prefixes of the scalar features used."
     )
+    init_from: Path | None = Field(
+        None,
+        description="Start from this saved policy (linear_policy.npz or a my_algo run "
+        "directory): its weights and deviation (a curriculum's next stage).",
+    )
 
 
 class MyAlgo:
@@ -68,18 +73,21 @@ class MyAlgo:
         self.params = params
 
     def prepare(self, context: TrainingContext) -> None:
-        """Pick the feature columns; start from zero weights or the resumed run's."""
+        """Pick the feature columns; start from zero weights, the resumed run's or init_from's."""
         self.columns = feature_indices(context.spec, self.params.features)
         shape = (len(self.columns) + 1, len(context.option_names))
         self.mean = np.zeros(shape)
         self.std = np.full(shape, self.params.init_std)
         self.done = 0  # iterations behind us (a resumed run continues the count)
-        if context.resume_from is not None:
-            saved = LinearPolicyFile.load(context.resume_from / POLICY_FILE)
+        start = context.resume_from or self.params.init_from
+        if start is not None:
+            saved = LinearPolicyFile.load(start / POLICY_FILE if start.is_dir() else start)
             if saved.spec_hash != context.spec.hash or saved.weights.shape != shape:
-                raise ValueError(f"{context.resume_from}: saved policy does not fit this run")
-            self.mean, self.done = saved.weights, int(saved.meta["iteration"])
+                raise ValueError(f"{start}: saved policy does not fit this run")
+            self.mean = saved.weights
             self.std = np.asarray(saved.meta["std"], dtype=np.float64)
+            if context.resume_from is not None:
+                self.done = int(saved.meta["iteration"])
 
     def run(self, context: TrainingContext) -> TrainingResult:
         """Iterate: sample, roll out, refit, log, save."""
@@ -112,7 +120,7 @@ class MyAlgo:
             context.log_epoch(_record(epoch, steps, returns, seconds, ticks))
             context.progress(
                 epoch,
-                {"charts/sps": steps / seconds, "charts/return": float(returns.mean())},
+                {"charts/SPS": steps / seconds, "charts/return": float(returns.mean())},
             )
             path = self._save(context, env, epoch)
             self.done = epoch

@@ -19,6 +19,13 @@ from townlet.core.cli.options import config_options, load_from_options
 from townlet.core.config import TownletConfig
 from townlet.core.errors import TownletError
 from townlet.core.registry import Registry
+from townlet.core.training.curriculum import (
+    CurriculumResult,
+    CurriculumStage,
+    WindowOutcome,
+    load_curriculum,
+    train_curriculum,
+)
 from townlet.core.training.dto import TrainingResult
 from townlet.core.training.orchestrator import CONFIG_FILE, RESULT_FILE
 from townlet.core.training.orchestrator import train as run_training
@@ -87,6 +94,11 @@ _TRAINING_FLAGS = {
     metavar="RUN_DIR",
     help="Continue RUN_DIR: reload its config and let the strategy resume from it.",
 )
+@click.option(
+    "--curriculum",
+    metavar="NAME|FILE",
+    help="Walk a curriculum's stages instead of one config; --epochs sizes its windows.",
+)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @config_options
 def train(
@@ -96,6 +108,7 @@ def train(
     runs_dir: Path,
     seed: int | None,
     resume: Path | None,
+    curriculum: str | None,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -104,7 +117,8 @@ def train(
     The run directory (runs/<config_id>__<strategy>__<seed>__<N>/, or
     --output DIR) receives the resolved config, the epoch log (epochs.jsonl),
     checkpoints and result.json. Ctrl-C stops after the current epoch; the
-    result is still written.
+    result is still written. With --curriculum, the stages' configs replace
+    CONFIG and every option applies to each stage (docs/training.md).
     """
     sets = list(options.pop("set_", ()))
     for flag, key in _TRAINING_FLAGS.items():
@@ -115,6 +129,11 @@ def train(
         sets.append(f"training.replay_samples={json.dumps([str(p) for p in replay_samples])}")
     if seed is not None:
         sets.append(f"seed={seed}")
+    if curriculum is not None:
+        if config_path is not None or resume is not None or options.get("scenario"):
+            raise click.UsageError("--curriculum replaces CONFIG, --scenario and --resume")
+        _train_curriculum(curriculum, sets, options, output, runs_dir, quiet)
+        return
     if resume is not None:
         if config_path is not None:
             raise click.UsageError("give either CONFIG or --resume RUN_DIR, not both")
@@ -148,6 +167,82 @@ def train(
     click.echo(format_result(result, time.perf_counter() - started))
 
 
+def _train_curriculum(
+    name: str,
+    sets: list[str],
+    options: dict[str, Any],
+    output: Path | None,
+    runs_dir: Path,
+    quiet: bool,
+) -> None:
+    """``townlet train --curriculum``: every flag becomes a ``--set`` applied to each stage."""
+    epochs = next((s for s in sets if s.startswith("training.epochs=")), None)
+    sets = [s for s in sets if s is not epochs]  # --epochs sizes the windows instead
+    for key, value in _shortcut_sets(options):
+        sets.insert(0, f"{key}={value}")
+    plan = load_curriculum(name)
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nstopping after this window (Ctrl-C again to abort)", err=True)
+
+    def on_window(stage: CurriculumStage, window: WindowOutcome) -> None:
+        kpis = "  ".join(f"{k} {window.kpis[k]:.4g}" for k in stage.bands) or "no band"
+        verdict = "pass" if window.passed else "miss"
+        click.echo(f"{stage.name} window {window.window}: {verdict}  {kpis}", err=True)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        result = train_curriculum(
+            plan,
+            overrides=sets,
+            runs_root=runs_dir,
+            output=output,
+            window_epochs=int(epochs.partition("=")[2]) if epochs else None,
+            on_progress=None if quiet else _ProgressLine(None),
+            on_window=None if quiet else on_window,
+            stop=stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(format_curriculum(result))
+
+
+def _shortcut_sets(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """The port shortcuts (--strategy, --encoder, --policy, --sink) as ``--set`` pairs."""
+    pairs = [
+        (key, json.dumps(options[flag]))
+        for flag, key in (
+            ("strategy", "training.strategy"),
+            ("encoder", "observations.encoder"),
+            ("policy", "policy.name"),
+        )
+        if options.get(flag)
+    ]
+    if options.get("sinks"):
+        pairs.append(("telemetry.sinks", json.dumps([{"name": n} for n in options["sinks"]])))
+    return pairs
+
+
+def format_curriculum(result: CurriculumResult) -> str:
+    """The final summary of a curriculum run: one line per stage walked."""
+    lines = [
+        f"curriculum {result.curriculum} with {result.strategy} (seed {result.seed}): "
+        f"{len(result.stages)} stages in {result.seconds:.1f} s"
+        + ("" if result.completed else " — stopped early"),
+        f"  run directory  {result.run_dir}",
+    ]
+    if result.checkpoint is not None:
+        lines.append(f"  checkpoint     {result.checkpoint} ({result.policy})")
+    for stage in result.stages:
+        kpis = ", ".join(f"{k} {v:.3g}" for k, v in stage.kpis.items())
+        lines.append(f"  {stage.stage:<18} {stage.outcome:<7} {len(stage.windows)} windows  {kpis}")
+    return "\n".join(lines)
+
+
 def _print_replay_summary(config: TownletConfig) -> None:
     from townlet.core.training.replay import ReplayDataset
     from townlet.core.training.replay_meta import ReplayError
@@ -171,10 +266,10 @@ def _pick(metrics: Mapping[str, float], *names: str) -> float | None:
 
 
 class _ProgressLine:
-    """One stderr line per epoch: epoch, steps per second, return, loss."""
+    """One stderr line per epoch: epoch, steps per second, return, loss, approx KL."""
 
-    def __init__(self, config: TownletConfig) -> None:
-        self.total = config.training.epochs
+    def __init__(self, config: TownletConfig | None) -> None:
+        self.total = config.training.epochs if config is not None else None
 
     def __call__(self, epoch: int, metrics: Mapping[str, float]) -> None:
         parts = [f"epoch {epoch}" + (f"/{self.total}" if self.total else "")]
@@ -182,6 +277,7 @@ class _ProgressLine:
             ("sps", ("sps", "steps_per_sec")),
             ("return", ("return", "episodic_return", "mean_return")),
             ("loss", ("loss", "loss_total", "total_loss")),
+            ("kl", ("approx_kl",)),
         ):
             value = _pick(metrics, *names)
             if value is not None:

@@ -95,6 +95,9 @@ class StepResult:
     """Rows driven from the operator console (keep them out of training data)."""
     truncated: list[bool]
     """Per town: the episode horizon was reached (every living agent is truncated)."""
+    rows: TownRows
+    """The towns' rows as they are after the tick, for reading them again this tick
+    (its per-row values, such as ticks, are computed once)."""
 
 
 class Town:
@@ -125,12 +128,15 @@ class Town:
         return self.world
 
     def encode(
-        self, out: MutableMapping[str, npt.NDArray[np.float32]] | None = None
+        self,
+        out: MutableMapping[str, npt.NDArray[np.float32]] | None = None,
+        rows: TownRows | None = None,
     ) -> Mapping[str, npt.NDArray[np.float32]]:
-        """Observations of every slot (into ``out`` when given)."""
+        """Observations of every slot (into ``out`` when given); ``rows``: the town's
+        rows view as it is now, when the caller has one."""
         if self.world is None:
             raise RuntimeError("reset() the town before encoding it")
-        return self.encoder.encode(TownRows((self.world,)), out)
+        return self.encoder.encode(TownRows((self.world,)) if rows is None else rows, out)
 
 
 def step_towns(
@@ -146,7 +152,8 @@ def step_towns(
     live: list[World] = worlds  # type: ignore[assignment]
     pipeline.carry_over(live)
     step_worlds(live, options)
-    rewards = pipeline.compute(live)
+    rows = TownRows(live)
+    rewards = pipeline.compute(rows)
     facts = pipeline.facts
     assert facts is not None
     return StepResult(
@@ -156,4 +163,5 @@ def step_towns(
         spawned=facts.spawned,
         possessed=np.concatenate([w.agents.possessed for w in live]),
         truncated=[w.tick >= town.horizon for w, town in zip(live, towns, strict=True)],
+        rows=rows,
     )

@@ -186,7 +186,11 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             self._sync_agents()
             newcomers = [a for a in self.agents if a not in before]
             self._extend_possible(newcomers)
-        rows, masks = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
+        # the rewards' view of the town after the tick: encoding and masks reuse the
+        # per-row values it has built (ticks, town index)
+        town_rows = result.rows
+        arrays = self.town.encode(rows=town_rows)
+        rows, masks = self._row_views(arrays, world.action_masks(town_rows).astype(np.int8))
         rewards = result.rewards.tolist()
         possessed = result.possessed.tolist()
         trunc = result.truncated[0]

@@ -393,7 +393,7 @@ def _landmark(frame: Frame, out: _Out, horizon: int) -> None:
     planes[:, 0] = a.bed
     planes[:, 1] = a.desk
     planes[:, 2] = n_obj + NEAREST.index("shower")
-    np.take(cache.home_fridge, a.home, out=planes[:, 3], mode="clip")
+    cache.home_fridge.take(a.home, out=planes[:, 3], mode="clip")
     planes[:, 4] = n_obj + NEAREST.index("till")
     out[:] = gather_landmarks(cache.tables, frame.town, planes, frame.y, frame.x).reshape(
         frame.n, -1

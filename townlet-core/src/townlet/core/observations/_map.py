@@ -75,6 +75,8 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
         # agents on each padded tile (the row's own tile counts itself)
         counts = np.bincount(centre[frame.alive], minlength=static.size)
     steps: npt.NDArray[np.int8] | None = None
+    # gathers call the array method: np.take's dispatch wrapper costs as much as an
+    # 8-row gather
     for ch, name in enumerate(channels):
         view = out[:, ch]
         if name == "self":
@@ -83,7 +85,7 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
             view[target_tile] = 0.5
             view[:, r, r] = 1.0
         elif name == "objects":
-            np.take(static, flat, out=view, mode="wrap")
+            static.take(flat, out=view, mode="wrap")
         elif name == "agents":
             assert counts is not None
             view[:] = counts.take(flat)
@@ -92,18 +94,18 @@ def fill_map(frame: Frame, out: npt.NDArray[np.float32], channels: tuple[str, ..
         elif name == "reservations":
             res = np.zeros(static.size, dtype=np.float32)
             res[cache.object_tiles[frame.holder_row >= 0]] = 1.0
-            np.take(res, flat, out=view, mode="wrap")
+            res.take(flat, out=view, mode="wrap")
             assert target_tile is not None
             view[target_tile & frame.holds_target[:, None, None]] = 0.5
         elif name in ("path_dx", "path_dy"):
             if steps is None:
                 steps = _path_steps(frame, flat)
-            np.take(_DX if name == "path_dx" else _DY, steps, out=view, mode="wrap")
+            (_DX if name == "path_dx" else _DY).take(steps, out=view, mode="wrap")
         elif name == "local":
             assert counts is not None
             others = counts.take(flat)
             others[:, r, r] -= frame.alive
-            np.take(cache.local_static, flat, out=view, mode="wrap")
+            cache.local_static.take(flat, out=view, mode="wrap")
             view[others > 0] = 1.0
         else:  # pragma: no cover - guarded by the params model
             raise ValueError(f"unknown map channel {name!r}")

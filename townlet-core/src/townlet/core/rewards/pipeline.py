@@ -138,15 +138,16 @@ class RewardPipeline:
             self._carried[t].extend(world.events[self._seen[t] :])
             self._seen[t] = len(world.events)
 
-    def compute(self, worlds: World | Sequence[World]) -> npt.NDArray[np.float32]:
+    def compute(self, worlds: World | Sequence[World] | TownRows) -> npt.NDArray[np.float32]:
         """``[rows]`` rewards of the tick the towns just simulated.
 
         Call once after every step of the towns. Rows that did not act (empty,
-        or a newcomer arriving this tick) get 0.
+        or a newcomer arriving this tick) get 0. ``worlds`` may be the towns'
+        rows as they are after the tick, when the caller reads them too.
         """
         if self._before is None:
             raise RuntimeError("RewardPipeline.reset(world) must be called before compute()")
-        rows_of = TownRows.of(worlds)
+        rows_of = worlds if isinstance(worlds, TownRows) else TownRows.of(worlds)
         n = rows_of.n_agents
         if n != self._fresh.size:
             raise ValueError(f"the pipeline was reset with {self._fresh.size} rows, got {n}")

@@ -78,6 +78,8 @@ class TrainingContext:
     """Progress reporter (the CLI's progress bar); None reports nothing."""
     option_names: tuple[str, ...] = OPTIONS
     """Option names; action ``i`` is ``option_names[i]``."""
+    curriculum_stage: str | None = None
+    """The curriculum stage being trained, stamped on every epoch record; None outside one."""
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _logger: EpochLogger | None = field(default=None, repr=False)
 
@@ -111,6 +113,8 @@ class TrainingContext:
     def log_epoch(self, record: EpochRecord) -> None:
         """Write one epoch to ``epochs.jsonl`` (and ``--ppo-log``) and publish it as a
         ``training_epoch`` event to the telemetry sinks. Epochs must increase."""
+        if self.curriculum_stage is not None:
+            record = record.model_copy(update={"curriculum_stage": self.curriculum_stage})
         if self._logger is None:
             self._logger = EpochLogger(
                 self.output_dir, extra_path=self.ppo_log, on_record=self._publish
@@ -163,12 +167,14 @@ def build_context(
     hub: TelemetryHub | None = None,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    curriculum_stage: str | None = None,
 ) -> TrainingContext:
     """A :class:`TrainingContext` for ``config`` writing to ``output_dir`` (created).
 
     ``hub`` (started by the caller) receives the ``training_epoch`` events;
     the ``--ppo-log`` file is ``config.training.ppo_log``. Setting ``stop``
-    (e.g. from a signal handler) makes :meth:`TrainingContext.should_stop` true.
+    (e.g. from a signal handler) makes :meth:`TrainingContext.should_stop` true;
+    ``curriculum_stage`` is stamped on every epoch record.
     """
     registry = registry or Registry()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -185,5 +191,6 @@ def build_context(
         hub=hub,
         ppo_log=config.training.ppo_log,
         on_progress=on_progress,
+        curriculum_stage=curriculum_stage,
         _stop=stop or threading.Event(),
     )

@@ -96,12 +96,14 @@ def train(
     resume_from: Path | None = None,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    curriculum_stage: str | None = None,
 ) -> BaseModel:
     """Train ``config`` with its strategy and return the strategy's result.
 
     The run directory is ``output`` (not holding a run unless resuming), else
     ``resume_from`` (its log continues), else a new one under ``runs_root``.
     Setting ``stop`` stops the strategy after its epoch; the result is still written.
+    ``curriculum_stage`` is stamped on every epoch record.
     """
     registry = registry or Registry()
     name = resolve_strategy(config, registry)
@@ -133,6 +135,7 @@ def train(
             hub=hub,
             on_progress=on_progress,
             stop=stop,
+            curriculum_stage=curriculum_stage,
         )
         strategy.prepare(context)
         result = strategy.run(context)

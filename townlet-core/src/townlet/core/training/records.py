@@ -8,7 +8,8 @@ superset of the one before:
 
 - **1.0**: optimisation statistics of the epoch;
 - **1.1**: + per-epoch rollout metrics (queue conflicts, rollout ticks);
-- **1.2**: + the scripted→learned anneal state and promotion progress.
+- **1.2**: + the scripted→learned anneal state, promotion progress and the
+  curriculum stage (each optional, so older 1.2 logs still read).
 
 Unknown keys are errors (a typo is caught, not ignored). Losses follow the
 PPO paper's names: ``loss_total = loss_policy + vf_coef·loss_value −
@@ -137,6 +138,14 @@ class TrainingRecordV1_2(TrainingRecordV1_1):
     )
     promotion_state: Literal["candidate", "promoted", "rolled_back"] | None = Field(
         None, description="Where the candidate policy stands in promotion."
+    )
+    curriculum_stage: str | None = Field(
+        None, description="Curriculum stage the epoch trained on; omitted outside a curriculum."
+    )
+    episodic_return: float | None = Field(
+        None,
+        description="Mean undiscounted return of the agent-episodes that ended this epoch; "
+        "null when none ended.",
     )
 
 

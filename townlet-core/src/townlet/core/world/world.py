@@ -211,10 +211,11 @@ class World:
         """Agent slots (living or not)."""
         return int(self.agents.alive.size)
 
-    def action_masks(self) -> npt.NDArray[np.bool_]:
-        """``[N, options]`` option masks for this tick (cached per tick)."""
+    def action_masks(self, rows: TownRows | None = None) -> npt.NDArray[np.bool_]:
+        """``[N, options]`` option masks for this tick (cached per tick); ``rows``:
+        this world's rows view as it is now, when the caller has one."""
         if self._masks_tick != self.tick:
-            self.keep_action_masks(opts.action_masks(TownRows((self,))))
+            self.keep_action_masks(opts.action_masks(TownRows((self,)) if rows is None else rows))
         return self._masks
 
     def keep_action_masks(self, masks: npt.NDArray[np.bool_]) -> None:

@@ -25,7 +25,8 @@ _GROUPS = {
     "explained_variance": "losses/explained_variance",
     "grad_norm": "losses/grad_norm",
     "lr": "charts/learning_rate",
-    "steps_per_sec": "charts/sps",
+    "steps_per_sec": "charts/SPS",
+    "episodic_return": "charts/episodic_return",
     "adv_mean": "charts/adv_mean",
     "adv_std": "charts/adv_std",
     "anneal_ratio": "anneal/ratio",
@@ -57,7 +58,7 @@ class TensorboardSink:
     """Writes each training epoch's numbers (and metric payloads) as scalars.
 
     Training fields are tagged like CleanRL (``losses/value_loss``,
-    ``charts/sps``, ...) at step ``epoch``; ``health`` payloads add
+    ``charts/SPS``, ...) at step ``epoch``; ``health`` payloads add
     ``telemetry/dropped_messages``.
     """
 
