@@ -12,6 +12,8 @@ from townlet.core.registry import Registry
 from townlet.core.scenario import resolve_scenario
 from townlet.core.sim import Simulation
 
+pytest.importorskip("townlet.scenarios")
+
 REGISTRY = Registry()
 SHIPPED = sorted(i.name for i in REGISTRY.infos("scenarios") if i.dist == "townlet-scenarios")
 

@@ -13,6 +13,8 @@ from townlet.core.env import TownletParallelEnv
 from townlet.core.registry import Registry
 from townlet.core.scenario import resolve_scenario
 
+pytest.importorskip("townlet.scenarios")
+
 
 def test_list_shows_every_scenario_with_its_facts(cli) -> None:
     result = cli("scenarios", "list", "--json")

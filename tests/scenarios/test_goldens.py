@@ -11,6 +11,8 @@ from townlet.core.registry import Registry
 from townlet.core.scenario import Band, Baseline, check_scenario, resolve_scenario
 from townlet.core.scenario.baselines import load_baseline, update_baseline
 
+pytest.importorskip("townlet.scenarios")
+
 REGISTRY = Registry()
 SHIPPED = sorted(i.name for i in REGISTRY.infos("scenarios") if i.dist == "townlet-scenarios")
 

@@ -53,3 +53,14 @@ def test_replay_and_mixed_modes_train_from_captured_samples(
     records = _records(tmp_path / "run")
     assert all(r.data_mode == mode and r.updates > 0 and r.transitions > 0 for r in records)
     assert records[0].rollout_ticks == (0 if mode == "replay" else 40)
+
+
+def test_epoch_records_count_the_rollouts_queue_conflicts(tmp_path: Path) -> None:
+    # eight citizens sharing the default town's showers and tills clash within a few ticks
+    cfg = config(*TINY, "world.agents=8", "training.rollout_ticks=100")
+    train(cfg, tmp_path / "run")
+    records = _records(tmp_path / "run")
+    assert sum(r.queue_conflict_events for r in records) > 0
+    assert all(
+        (r.queue_conflict_intensity_sum > 0) == (r.queue_conflict_events > 0) for r in records
+    )

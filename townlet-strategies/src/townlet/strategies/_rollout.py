@@ -57,6 +57,9 @@ class DecisionCollector:
     state: tuple[torch.Tensor, torch.Tensor] = field(init=False)
     episode_returns: list[float] = field(default_factory=list)
     agent_steps: int = 0
+    conflicts: int = 0
+    """Queue conflicts in the towns since the caller last reset it (epoch records)."""
+    conflict_intensity: float = 0.0
 
     def __post_init__(self) -> None:
         n = self.env.num_rows
@@ -130,6 +133,7 @@ class DecisionCollector:
             # -- step every town; rewards flow into each row's open decision
             _, rewards, term, trunc, info = env.step(actions)
             self.agent_steps += int(np.count_nonzero(env.buffers["acted"]))
+            self._count_conflicts()
             self.ep_return += rewards
             live = (self.pend >= 0).nonzero()[0]
             buf.reward[self.pend[live]] += (
@@ -161,6 +165,15 @@ class DecisionCollector:
             buf.discount[self.pend[open_rows]] = self.disc[open_rows]
         self.pend[:] = -1
         return buf
+
+    def _count_conflicts(self) -> None:
+        # this tick's events (a town reset at its horizon shows its new world's: the
+        # last tick of an episode goes uncounted)
+        for world in self.env.worlds:
+            for event in world.events:
+                if event["kind"] == "conflict":
+                    self.conflicts += 1
+                    self.conflict_intensity += float(event.get("intensity", 0.0))
 
     def _reset_state(self, rows: npt.NDArray[np.bool_]) -> None:
         h, c = self.state

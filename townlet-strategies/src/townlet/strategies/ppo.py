@@ -249,9 +249,11 @@ class PPOStrategy:
                 parts.append(batch)
                 returns_logged = collector.episode_returns
                 collector.episode_returns = []
+                conflicts, intensity = collector.conflicts, collector.conflict_intensity
+                collector.conflicts, collector.conflict_intensity = 0, 0.0
                 epoch_steps = collector.agent_steps - steps_before
             else:
-                epoch_steps = 0
+                epoch_steps, conflicts, intensity = 0, 0, 0.0
             if self.replay is not None:
                 rp = self.replay
                 logp, value = rp.score(net, device)
@@ -357,6 +359,8 @@ class PPOStrategy:
                 epoch_seconds=seconds,
                 rollout_ticks=settings.rollout_ticks if collector is not None else 0,
                 episodic_return=float(np.mean(returns_logged)) if returns_logged else None,
+                queue_conflict_events=conflicts,
+                queue_conflict_intensity_sum=intensity,
             )
             context.log_epoch(record)
             extra = {"charts/decisions": float(n), "charts/agent_steps": float(agent_steps)}
