@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from townlet.core.config import TownletConfig
 from townlet.core.env.parallel import TownletParallelEnv
+from townlet.core.world.options import Option
 
 INSTALL = "pip install -r requirements-bench.txt -c constraints.txt"
 LIBRARIES = {
@@ -75,14 +76,10 @@ def pettingzoo_return(
     return float(np.mean(returns))
 
 
-def uniform_masked(rng: np.random.Generator) -> Act:
-    """Uniform over each agent's legal options: ``random`` through the PettingZoo loop
-    (a check that this loop and ``evaluate`` meet the same worlds)."""
-
-    def act(obs: npt.NDArray[np.float32], masks: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
-        return np.array([rng.choice(np.flatnonzero(m)) for m in masks], dtype=np.int64)
-
-    return act
+def always_wait(obs: npt.NDArray[np.float32], masks: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
+    """Every agent waits: deterministic, so this loop must give exactly ``evaluate``'s
+    return for ``random`` with ``options: [wait]`` (a check that both meet the same worlds)."""
+    return np.full(len(obs), int(Option.WAIT), dtype=np.int64)
 
 
 def train_sb3(config: TownletConfig, steps: int, *, towns: int, ticks: int, seed: int) -> Trained:
@@ -122,9 +119,12 @@ def train_sb3(config: TownletConfig, steps: int, *, towns: int, ticks: int, seed
 def train_rllib(config: TownletConfig, steps: int, *, ticks: int, seed: int) -> Trained:
     """RLlib PPO, one shared policy, ``ParallelPettingZooEnv``, no remote runners.
 
-    Sampling runs in the driver (``num_env_runners=0``), 4,000 agent-steps
-    per training batch; the rest are RLlib's defaults. Training stops at the
-    first iteration that reaches ``steps`` sampled agent-steps.
+    Sampling runs in the driver (``num_env_runners=0``). Batches of 2,000
+    town steps (16,000 agent-steps with 8 citizens, one ``ppo`` epoch), 4
+    epochs of 4 minibatches mirror ``ppo``'s batch shape (RLlib's defaults, 30
+    epochs of 128-step minibatches, take minutes per batch here); the rest are
+    RLlib's defaults. Training stops at the first iteration that reaches ``steps``
+    agent-steps.
     """
     import ray
     import torch
@@ -133,6 +133,7 @@ def train_rllib(config: TownletConfig, steps: int, *, ticks: int, seed: int) -> 
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
     from ray.tune.registry import register_env
 
+    agents = config.world.agents
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     register_env(
         "townlet",
@@ -143,7 +144,7 @@ def train_rllib(config: TownletConfig, steps: int, *, ticks: int, seed: int) -> 
         .environment("townlet")
         .env_runners(num_env_runners=0)
         .multi_agent(policies={"shared"}, policy_mapping_fn=lambda *_a, **_k: "shared")
-        .training(train_batch_size_per_learner=4000)
+        .training(train_batch_size_per_learner=2000, minibatch_size=500, num_epochs=4)
         .debugging(seed=seed)
         .build_algo()
     )
@@ -151,7 +152,7 @@ def train_rllib(config: TownletConfig, steps: int, *, ticks: int, seed: int) -> 
     done = 0
     while done < steps:
         result = algo.train()
-        done = int(result["env_runners"]["num_agent_steps_sampled_lifetime"])
+        done = int(result["env_runners"]["num_env_steps_sampled_lifetime"]) * agents
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     module = algo.get_module("shared")
     dist_cls = module.get_inference_action_dist_cls()

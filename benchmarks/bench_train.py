@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from townlet.core.config import TownletConfig, load_config, parse_override
@@ -141,8 +140,8 @@ def compare(steps: int, libs: list[str], seed: int = 0) -> list[dict[str, Any]]:
     ticks and the others are given the agent-steps it ran. Scores: mean
     return / agent-day on 16 held-out episodes, normalised against ``random``
     and ``scripted`` from ``evaluate``; third-party policies run through
-    ``TownletParallelEnv`` (``baselines.pettingzoo_return``), as does a
-    ``random`` check row.
+    ``TownletParallelEnv`` (``baselines.pettingzoo_return``); an always-``wait``
+    policy scored both ways checks that the two paths agree.
     """
     towns, ticks = 8, 1000
     config = _config(f"training.towns={towns}", "training.rollout_ticks=250")
@@ -185,10 +184,13 @@ def compare(steps: int, libs: list[str], seed: int = 0) -> list[dict[str, Any]]:
         trained = baselines.run(name, config, budget, towns=towns, ticks=ticks, seed=seed)
         ret = baselines.pettingzoo_return(config, trained.act, ticks=ticks, **held)
         rows.append(row(label, trained.agent_steps, trained.wall_s, trained.cpu_s, ret))
+    for r in rows[1:]:  # how many times faster ppo trained than each library
+        r["ppo_speedup"] = round(rows[0]["agent_steps_per_s"] / r["agent_steps_per_s"], 1)
     if len(rows) > 1:
-        check = baselines.uniform_masked(np.random.default_rng(seed))
-        ret = baselines.pettingzoo_return(config, check, ticks=ticks, **held)
-        rows.append({"library": "random via TownletParallelEnv (check)", "return": round(ret, 2)})
+        wait = evaluate(config, "random", {"options": ["wait"]}, ticks=ticks, **held).mean_return
+        ret = baselines.pettingzoo_return(config, baselines.always_wait, ticks=ticks, **held)
+        rows.append({"library": "check: always wait (evaluate)", "return": round(wait, 4)})
+        rows.append({"library": "check: always wait (TownletParallelEnv)", "return": round(ret, 4)})
     rows.append({"library": "random (evaluate)", "return": round(r_random, 2)})
     rows.append({"library": "scripted (evaluate)", "return": round(r_scripted, 2)})
     return rows
@@ -219,7 +221,7 @@ def main() -> None:
             print(json.dumps({"compare": rows, **env}))
             return
         cols = ("library", "agent_steps", "agent_steps_per_s", "wall_s", "cpu_s", "return",
-                "normalised_score")  # fmt: skip
+                "normalised_score", "ppo_speedup")  # fmt: skip
         print(" | ".join(cols))
         for r in rows:
             print(" | ".join(str(r.get(c, "")) for c in cols))

@@ -228,3 +228,78 @@ def test_docs_config_reference_is_current() -> None:
     table = docs.split("<!-- BEGIN generated: townlet config reference -->\n")[1]
     table = table.split("<!-- END generated -->")[0]
     assert table == reference_markdown(), "regenerate with: townlet config reference"
+
+
+_BUILTIN = Path(__file__).parents[1] / "townlet-core/src/townlet/core/data"
+
+
+def _world_config(tmp_path: Path, manifest: str | None, town: str | None = None) -> Path:
+    """A config extending the default with its own manifest (and town file) text."""
+    lines = ["extends: builtin:default", "world:"]
+    if manifest is not None:
+        write(tmp_path / "aff.yaml", manifest)
+    lines.append("  affordances: aff.yaml")
+    if town is not None:
+        write(tmp_path / "town.yaml", town)
+        lines.append("  town: town.yaml")
+    return write(tmp_path / "cfg.yaml", "\n".join(lines) + "\n")
+
+
+_DEFAULT_MANIFEST = (_BUILTIN / "affordances/default.yaml").read_text()
+_SHOWER = 'preconds: "water_on and agent.money >= 0.2"'
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (None, "aff.yaml"),
+        ("affordances: 3\n", "a manifest is a mapping with an 'affordances' list"),
+        (_DEFAULT_MANIFEST.replace("duration: 30", "duration: -1"), "aff.yaml:10: affordance"),
+        (_DEFAULT_MANIFEST.replace(_SHOWER, 'preconds: "1 / 0 > 0"'), "division by zero"),
+        (
+            _DEFAULT_MANIFEST.replace(_SHOWER, f'preconds: "{"(" * 200}1{")" * 200}"'),
+            "aff.yaml:10: affordance 'shower': preconds '((((",
+        ),
+    ],
+    ids=["missing", "not-a-manifest", "schema", "division", "nesting"],
+)
+def test_validate_checks_the_affordance_manifest(
+    tmp_path: Path, cli: Any, manifest: str | None, message: str
+) -> None:
+    result = cli("validate", str(_world_config(tmp_path, manifest)))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_checks_the_town_file_and_lists_every_problem(tmp_path: Path, cli: Any) -> None:
+    town = (_BUILTIN / "towns/default.yaml").read_text() + "bogus_key: 1\n"
+    cfg = _world_config(tmp_path, "affordances: 3\n", town)
+    result = cli("validate", str(cfg))
+    assert result.returncode == 2, result.stderr
+    assert "town.yaml" in result.stderr and "bogus_key" in result.stderr
+    assert "a manifest is a mapping" in result.stderr
+
+
+def test_validate_accepts_a_copied_manifest(tmp_path: Path, cli: Any) -> None:
+    result = cli("validate", str(_world_config(tmp_path, _DEFAULT_MANIFEST)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK: default")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--strategy", "ppoo"), "Unknown training strategy 'ppoo'. Did you mean 'ppo'?"),
+        (("--encoder", "fulll"), "Unknown observation encoder 'fulll'. Did you mean 'full'?"),
+        (("--set", "observations.params.window=4"), "window must be odd"),
+        (("--set", "world.affordances=missing.yaml"), "missing.yaml"),
+    ],
+    ids=["strategy", "encoder", "default-encoder-params", "manifest"],
+)
+def test_run_refuses_what_validate_refuses(cli: Any, args: tuple[str, ...], message: str) -> None:
+    validate = cli("validate", *args)
+    run = cli("run", "--ticks", "1", *args)
+    assert (validate.returncode, run.returncode) == (2, 2), run.stderr
+    assert message in validate.stderr and message in run.stderr
+    assert validate.stderr == run.stderr

@@ -70,3 +70,46 @@ def test_any_text_compiles_or_raises_expr_error(text: str) -> None:
         error = ""
         assert expr.names <= {"a", "b"}
     assert error == "" or "column" in error
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["(" * 125 + "1" + ")" * 125, "not " * 1000 + "true", "-" * 2000 + "1"],
+)
+def test_deep_nesting_is_refused(text: str) -> None:
+    with pytest.raises(ExprError, match=r"nested deeper than 32 levels \(column \d+\)"):
+        compile_expr(text)
+
+
+def test_overlong_expressions_are_refused_before_tokenising() -> None:
+    with pytest.raises(
+        ExprError, match=r"expression is 400001 characters long; the limit is 10000"
+    ):
+        compile_expr("a + " * 100_000 + "a")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+".join(["a"] * 2000) + "==2000", [True, False]),
+        ("*".join(["a"] * 2000) + "==1", [True, False]),
+        ("and ".join(["a "] * 1300), [True, False]),
+        ("or ".join(["a "] * 1300), [True, False]),
+    ],
+)
+def test_long_chains_evaluate_without_recursion(text: str, expected: list[bool]) -> None:
+    assert compile_expr(text)({"a": np.array([1.0, 0.0])}).tolist() == expected
+
+
+@pytest.mark.parametrize("text", ["1 / 0 > 0", "a / (2 - 2) > 0", "a > 1 / false"])
+def test_constant_division_by_zero_is_refused(text: str) -> None:
+    with pytest.raises(ExprError, match=r"division by zero \(column \d+\)"):
+        compile_expr(text)
+
+
+def test_division_by_zero_at_evaluation_fails_the_precondition() -> None:
+    expr = compile_expr("not (a / b > 0)")
+    assert bool(expr({"a": 1.0, "b": 0.0})) is False
+    assert bool(expr({"a": -1.0, "b": 2.0})) is True
+    per_agent = expr({"a": np.array([1.0, -1.0, -1.0]), "b": np.array([0.0, 0.0, 1.0])})
+    assert per_agent.tolist() == [False, False, True]

@@ -8,7 +8,8 @@ A snapshot is a zip archive with three members:
     hash, when known), ``policy`` (name and hash), ``anneal_ratio``,
     ``affordances_checksum`` (of the manifest in force),
     ``counts`` (living agents, ties, active perturbations) and ``checksum``
-    (sha256 of ``arrays.npz`` followed by ``state.json``).
+    (sha256 of ``arrays.npz``, ``state.json`` and, from schema version 3, the
+    header itself without its ``checksum``, as sorted compact JSON).
 ``arrays.npz``
     every state array as ``section.key`` (``agents.needs``,
     ``agents.tie_trust``, ``economy.price``, ...).
@@ -23,19 +24,23 @@ parts (see :mod:`townlet.core.world.persist`).
 
 Writes go to a temporary file in the target directory, are fsynced and then
 renamed over the target, so a crash never leaves half a snapshot. Loading
-verifies the archive, the checksum, the schema version and the config id
-before touching the world; a failed load leaves the world unchanged.
+verifies the archive, member sizes against the header, the checksum, the
+schema version, the config id and the affordance manifest's checksum, then
+every name, shape, dtype, index and value range before touching the world; a
+failed load leaves the world unchanged.
 Snapshots from older schema versions are upgraded by the registered
 :data:`MIGRATIONS`, one version at a time.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import json
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -86,6 +91,8 @@ def migration(from_version: int) -> Callable[[Migration], Migration]:
 def _add_stall_until(header: dict[str, Any], arrays: Arrays, state: dict[str, Any]) -> None:
     """Version 2 added public arguments (``stall_until``), console possession and a
     console-adjustable collapse threshold (the SPEC default, 0.97)."""
+    if "agents.stall_until" in arrays or "world.possessed" in arrays:
+        raise SnapshotError("header says schema version 1 but the contents are newer")
     arrays["agents.stall_until"] = np.zeros_like(arrays["agents.spawned_at"])
     arrays["world.possessed"] = np.zeros_like(arrays["world.employable"])
     state["lifecycle"].setdefault("collapse_deficit", 0.97)
@@ -128,6 +135,8 @@ def _one_agent_store(header: dict[str, Any], arrays: Arrays, state: dict[str, An
         the unused ``agents.stage`` and ``agents.last_action``, and gives the world's own
         values a ``world`` section in ``state.json`` (the manifest checksum, static, moves
     to the header)."""
+    if "agents.tie_other" in arrays or "world" in state:
+        raise SnapshotError("header says schema version 2 but the contents are newer")
     for old, new in _V3_MOVED.items():
         if old in arrays:  # else the restore reports it missing
             arrays[new] = arrays.pop(old)
@@ -151,8 +160,13 @@ class Snapshot:
     state: dict[str, Any]
 
 
-def _checksum(arrays_blob: bytes, state_blob: bytes) -> str:
-    return hashlib.sha256(arrays_blob + state_blob).hexdigest()
+def _checksum(arrays_blob: bytes, state_blob: bytes, header: dict[str, Any] | None = None) -> str:
+    """sha256 of the body and, when given, the header without its ``checksum``."""
+    h = hashlib.sha256(arrays_blob + state_blob)
+    if header is not None:
+        rest = {k: v for k, v in header.items() if k != "checksum"}
+        h.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
+    return h.hexdigest()
 
 
 def save_snapshot(
@@ -187,10 +201,12 @@ def save_snapshot(
             "ties": int((world.agents.tie_other >= 0).sum()),
             "perturbations": len(world.perturbations.active),
         },
-        "checksum": _checksum(arrays_blob, state_blob),
+        "sizes": {"arrays.npz": len(arrays_blob), "state.json": len(state_blob)},
     }
+    header["checksum"] = _checksum(arrays_blob, state_blob, header)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -206,58 +222,136 @@ def save_snapshot(
     return path
 
 
-def read_snapshot(path: Path) -> Snapshot:
-    """Read, verify and migrate a snapshot file (no world involved)."""
-    path = Path(path)
+_STALE_AFTER_S: Final = 600.0
+"""Age after which a temporary file of ours is left over from a killed write."""
+
+
+def _clean_stale_temps(path: Path) -> None:
+    """Remove ``.<name>.*.tmp`` files (our own naming) older than :data:`_STALE_AFTER_S`.
+
+    Younger ones may belong to a write in progress elsewhere and are kept.
+    """
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if tmp.is_file() and now - tmp.stat().st_mtime > _STALE_AFTER_S:
+                tmp.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+
+
+_MEMBERS: Final = ("header.json", "arrays.npz", "state.json")
+_HEADER_LIMIT: Final = 1 << 20
+"""Most bytes a header may hold."""
+_BODY_LIMIT: Final = 1 << 32
+"""Most bytes a body member may hold when the header does not declare its size."""
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes, refusing (without inflating further) one over ``limit``."""
+    with zf.open(name) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise SnapshotError(f"member {name} is larger than the {limit} bytes allowed")
+    return data
+
+
+def _json(blob: bytes, what: str) -> Any:
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            missing = {"header.json", "arrays.npz", "state.json"} - names
-            if missing:
-                raise SnapshotError(f"{path}: not a snapshot: missing {', '.join(sorted(missing))}")
-            header_blob = zf.read("header.json")
-            arrays_blob = zf.read("arrays.npz")
-            state_blob = zf.read("state.json")
-    except FileNotFoundError:
-        raise SnapshotError(f"{path}: no such snapshot file") from None
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise SnapshotError(f"{path}: truncated or not a snapshot archive ({exc})") from exc
-    except (zipfile.error, zlib.error) as exc:  # bad CRC, damaged compressed data
-        raise SnapshotError(f"{path}: corrupted archive ({exc})") from exc
-    try:
-        header = json.loads(header_blob)
-    except ValueError as exc:
-        raise SnapshotError(f"{path}: header is not valid JSON ({exc})") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise SnapshotError(f"{path}: not a {FORMAT} file")
+        return json.loads(blob)
+    except (ValueError, RecursionError) as exc:
+        raise SnapshotError(f"{what} is not valid JSON ({type(exc).__name__})") from None
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    """Refuse a header whose fields have the wrong kinds (values, not just presence)."""
     version = header.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SnapshotError(f"schema_version {version!r} is not a version number (an integer >= 1)")
+    if version > SCHEMA_VERSION:
         raise SnapshotError(
-            f"{path}: snapshot schema version {version} is newer than this townlet reads "
+            f"snapshot schema version {version} is newer than this townlet reads "
             f"(up to {SCHEMA_VERSION}); upgrade townlet-core"
         )
-    if _checksum(arrays_blob, state_blob) != header.get("checksum"):
-        raise SnapshotError(f"{path}: checksum mismatch: the file is corrupted")
+    tick = header.get("tick")
+    if not isinstance(tick, int) or isinstance(tick, bool) or tick < 0:
+        raise SnapshotError(f"header tick {tick!r} is not a tick (an integer >= 0)")
+    for key in ("config_id", "checksum"):
+        if not isinstance(header.get(key), str):
+            raise SnapshotError(f"header {key} is missing or not a string")
+    for key in ("observation", "policy", "counts", "sizes"):
+        value = header.get(key, {})
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in value.values()
+        ):
+            raise SnapshotError(f"header {key} is not a mapping of plain values")
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """Read, verify and migrate a snapshot file (no world involved).
+
+    Every failure is a :class:`SnapshotError` naming ``path`` and the reason.
+    """
+    path = Path(path)
+    try:
+        return _read(path)
+    except SnapshotError as exc:
+        raise SnapshotError(f"{path}: {exc}") from None
+
+
+def _read(path: Path) -> Snapshot:
+    if not path.is_file():
+        raise SnapshotError("no such snapshot file" if not path.exists() else "not a regular file")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            missing = set(_MEMBERS) - set(zf.namelist())
+            if missing:
+                raise SnapshotError(f"not a snapshot: missing {', '.join(sorted(missing))}")
+            header = _json(_read_member(zf, "header.json", _HEADER_LIMIT), "header")
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise SnapshotError(f"not a {FORMAT} file")
+            _check_header(header)
+            sizes = header.get("sizes") or {}
+            arrays_blob = _read_member(zf, "arrays.npz", int(sizes.get("arrays.npz", _BODY_LIMIT)))
+            state_blob = _read_member(zf, "state.json", int(sizes.get("state.json", _BODY_LIMIT)))
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise SnapshotError(f"truncated or not a snapshot archive ({exc})") from exc
+    except (zipfile.error, zlib.error, OSError, NotImplementedError, ValueError) as exc:
+        raise SnapshotError(f"corrupted archive ({type(exc).__name__}: {exc})") from exc
+    version = header["schema_version"]
+    covered = header if version >= 3 else None
+    if _checksum(arrays_blob, state_blob, covered) != header["checksum"]:
+        raise SnapshotError("checksum mismatch: the file is corrupted")
     try:
         with np.load(io.BytesIO(arrays_blob), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-        state = json.loads(state_blob)
-    except ValueError as exc:
-        raise SnapshotError(f"{path}: unreadable contents ({exc})") from exc
+    except Exception as exc:  # numpy raises many kinds for a damaged archive
+        raise SnapshotError(f"unreadable arrays ({type(exc).__name__}: {exc})") from exc
+    for name, arr in arrays.items():
+        if arr.dtype.kind not in "biuf":
+            raise SnapshotError(f"array {name} has dtype {arr.dtype}, not numbers")
+    state = _json(state_blob, "state.json")
+    if not isinstance(state, dict):
+        raise SnapshotError("state.json is not a mapping")
     while version < SCHEMA_VERSION:
-        if version not in MIGRATIONS:
-            raise SnapshotError(f"{path}: no migration from schema version {version}")
-        MIGRATIONS[version](header, arrays, state)
+        try:
+            MIGRATIONS[version](header, arrays, state)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SnapshotError(f"cannot upgrade from schema version {version} ({exc!r})") from exc
         version += 1
         header["schema_version"] = version
+    if not all(isinstance(v, dict) for v in state.values()):
+        raise SnapshotError("state.json is not a mapping of sections")
     return Snapshot(path, header, arrays, state)
 
 
 def load_snapshot(world: World, path: Path, *, migrate: bool = False) -> Snapshot:
     """Restore ``world`` from ``path``; on any refusal the world is unchanged.
 
-    A snapshot taken under another ``config_id`` is refused unless
-    ``migrate`` is true (and its arrays still fit this world).
+    A snapshot taken under another ``config_id`` or affordance manifest is
+    refused unless ``migrate`` is true (and its arrays still fit this world).
     """
     snap = read_snapshot(path)
     theirs = snap.header.get("config_id")
@@ -266,8 +360,14 @@ def load_snapshot(world: World, path: Path, *, migrate: bool = False) -> Snapsho
             f"{path}: snapshot was taken with config_id {theirs!r}, this run is "
             f"{world.config_id!r}; pass --migrate to load it anyway"
         )
+    manifest = snap.header.get("affordances_checksum")
+    if manifest is not None and manifest != world.affordances.checksum and not migrate:
+        raise SnapshotError(
+            f"{path}: snapshot was taken with affordance manifest checksum {manifest!r}, "
+            f"this run's is {world.affordances.checksum!r}; pass --migrate to load it anyway"
+        )
     try:
         restore(world, snap.arrays, snap.state)
-    except (StateMismatch, KeyError, TypeError) as exc:
+    except (StateMismatch, KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"{path}: does not fit this world: {exc}") from exc
     return snap

@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
+from townlet.core.cli.config_cmds import check_config
 from townlet.core.cli.options import config_options, load_from_options
 from townlet.core.console.bus import ConsoleBus
 from townlet.core.console.server import ConsoleServer
+from townlet.core.errors import ConfigError
 from townlet.core.registry import Registry
 from townlet.core.sim import RunSummary, Simulation
 
@@ -69,6 +71,8 @@ def run(
     if seed is not None:
         options["set_"] = (*options.get("set_", ()), f"seed={seed}")
     loaded = load_from_options(config_path, options, registry)
+    if problems := check_config(loaded, registry):  # what `townlet validate` refuses
+        raise ConfigError("\n".join(problems))
     bus = ConsoleBus.from_config(loaded.config.console) if console_port is not None else None
     sim = Simulation(loaded.config, registry, console=bus)
     server = None

@@ -4,7 +4,10 @@ Requests are mappings ``{"cmd_id", "token", "command", "args"}``. The token is
 checked first (constant-time comparison, never logged): a bad token gets
 ``unauthorized`` whatever the command, so callers cannot probe which commands
 exist. Viewer tokens may run only viewer commands. A ``cmd_id`` seen before
-returns its first result without running again. Every accepted command is
+from the same token returns its first result without running again; results are
+cached per token, so one caller never receives another's result. A handler that
+fails unexpectedly answers ``internal_error`` and the town keeps ticking; a failed
+audit write is counted in :attr:`ConsoleBus.audit_failures`, never raised. Every accepted command is
 appended to the audit log (time, tick, issuer role, command, args, result).
 
 Commands apply at the start of a tick, before the policy acts: the
@@ -14,6 +17,7 @@ simulation calls :meth:`ConsoleBus.apply_pending` and socket threads wait on
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import os
@@ -78,7 +82,8 @@ class ConsoleBus:
         self._viewer = [t.encode() for t in viewer_tokens if t]
         self.audit_log = audit_log
         self.request_timeout = request_timeout
-        self._results: OrderedDict[str, Result] = OrderedDict()
+        self._results: OrderedDict[tuple[bytes, str], Result] = OrderedDict()
+        self.audit_failures = 0
         self._pending: list[tuple[dict[str, Any], threading.Event, list[Result]]] = []
         self._lock = threading.Lock()
 
@@ -141,8 +146,9 @@ class ConsoleBus:
         role = self._role(req.token)
         if role is None:
             return Result(req.cmd_id, False, "unauthorized", "unauthorized")
-        if req.cmd_id in self._results:
-            return self._results[req.cmd_id]
+        key = (hashlib.sha256(req.token.encode()).digest(), req.cmd_id)
+        if key in self._results:
+            return self._results[key]
         command = COMMANDS.get(req.command)
         if command is None:
             return Result(
@@ -167,7 +173,10 @@ class ConsoleBus:
                 result = Result(req.cmd_id, True, "ok", "", command.handler(world, args))
             except Refused as exc:
                 result = Result(req.cmd_id, False, exc.code, str(exc))
-        self._remember(result)
+            except Exception as exc:  # no command may stop the town
+                detail = f"{req.command} failed: {type(exc).__name__}: {exc}"
+                result = Result(req.cmd_id, False, "internal_error", detail)
+        self._remember(key, result)
         self._audit(world, role, req, result)
         return result
 
@@ -177,8 +186,8 @@ class ConsoleBus:
         viewer = any(hmac.compare_digest(given, t) for t in self._viewer)
         return "admin" if admin else ("viewer" if viewer else None)
 
-    def _remember(self, result: Result) -> None:
-        self._results[result.cmd_id] = result
+    def _remember(self, key: tuple[bytes, str], result: Result) -> None:
+        self._results[key] = result
         while len(self._results) > _REMEMBERED:
             self._results.popitem(last=False)
 
@@ -194,6 +203,10 @@ class ConsoleBus:
             "args": req.args,
             "result": {"ok": result.ok, "code": result.code, "message": result.message},
         }
-        self.audit_log.parent.mkdir(parents=True, exist_ok=True)
-        with self.audit_log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        try:
+            self.audit_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.audit_log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        except OSError:
+            # A full disk or unwritable log must not stop the town; health reports it.
+            self.audit_failures += 1

@@ -151,7 +151,7 @@ def _parse(path: Path, raw: bytes) -> AffordanceSet:
             exprs.append(compile_expr(spec.preconds, PRECONDITION_NAMES))
         except ExprError as exc:
             raise ConfigError(
-                f"{where}: affordance {spec.id!r}: preconds {spec.preconds!r}: {exc}"
+                f"{where}: affordance {spec.id!r}: preconds {_excerpt(spec.preconds)}: {exc}"
             ) from exc
         specs.append(spec)
 
@@ -190,3 +190,8 @@ def _parse(path: Path, raw: bytes) -> AffordanceSet:
 
 
 _PARSED: ParsedFiles[AffordanceSet] = ParsedFiles(_parse, "affordance manifest")
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """``text`` quoted, shortened for error messages (preconditions may be huge)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
