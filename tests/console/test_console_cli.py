@@ -6,13 +6,16 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from townlet.core.cli.console import parse_command
+from townlet.core.console.server import send
 from townlet.core.errors import TownletError
 
 
@@ -27,6 +30,31 @@ def test_parse_positional_and_named() -> None:
     }
     with pytest.raises(TownletError, match="too many arguments"):
         parse_command("status extra")
+
+
+@pytest.mark.parametrize("word", ["on", "off", "yes", "no", "On"])
+def test_on_off_words_stay_words(word: str) -> None:
+    assert parse_command(f"blackout {word}")["args"] == {"state": word}
+
+
+def test_true_and_false_are_still_booleans() -> None:
+    assert parse_command("price item=meal factor=true")["args"]["factor"] is True
+
+
+def test_a_console_that_hangs_up_without_answering_is_a_connection_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def hang_up() -> None:
+            conn, _ = server.accept()
+            conn.recv(4096)
+            conn.close()
+
+        thread = threading.Thread(target=hang_up)
+        thread.start()
+        with pytest.raises(ConnectionError, match="without answering"):
+            send("127.0.0.1", port, [{"command": "status"}])
+        thread.join()
 
 
 def test_console_talks_to_a_running_town(tmp_path: Path) -> None:

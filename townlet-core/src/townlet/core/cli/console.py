@@ -35,7 +35,10 @@ def parse_command(line: str) -> dict[str, Any]:
                 raise TownletError(f"{name}: too many arguments; expected {' '.join(fields)}")
             key, value = fields[i], word
         parsed = yaml.safe_load(value) if value else ""
-        args[key] = value if isinstance(parsed, (dict, list)) or parsed is None else parsed
+        # YAML reads on/off/yes/no as booleans; commands take them as words (blackout on)
+        literal = isinstance(parsed, bool) and value.lower() not in ("true", "false")
+        keep = literal or isinstance(parsed, (dict, list)) or parsed is None
+        args[key] = value if keep else parsed
     return {"command": name, "args": args}
 
 

@@ -111,5 +111,8 @@ def send(
         for req in requests:
             f.write(json.dumps(req).encode() + b"\n")
             f.flush()
-            answers.append(json.loads(f.readline()))
+            line = f.readline()
+            if not line:  # an OSError, so callers report it like any lost connection
+                raise ConnectionError("the console closed the connection without answering")
+            answers.append(json.loads(line))
         return answers
