@@ -5,11 +5,30 @@ from __future__ import annotations
 import difflib
 import types
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Annotated, Any, Union, get_args, get_origin
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["format_validation_error", "key_path", "nearest"]
+__all__ = ["format_validation_error", "key_path", "nearest", "read_yaml_model"]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def read_yaml_model(path: Path, model: type[_M], what: str, error: type[Exception]) -> _M:
+    """Read YAML file ``path`` as ``model``; ``error`` names the file and every bad key
+    (``what``: the kind of file, e.g. "baseline")."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read {what}: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        detail = format_validation_error(exc, model=model)
+        raise error(f"Invalid {what} {path}:\n{detail}") from exc
 
 
 def nearest(name: str, names: Collection[str]) -> str | None:

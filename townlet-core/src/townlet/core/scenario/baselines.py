@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from townlet.core._validation import format_validation_error
+from townlet.core._validation import read_yaml_model
 from townlet.core.config.models import TownletConfig
 from townlet.core.config_base import ConfigModel
 from townlet.core.errors import ConfigError
@@ -95,15 +95,7 @@ class Baseline(ConfigModel):
 
 def load_baseline(path: Path) -> Baseline:
     """Read and validate a baseline file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read baseline: {exc}") from exc
-    try:
-        return Baseline.model_validate(data)
-    except ValidationError as exc:
-        detail = format_validation_error(exc, model=Baseline)
-        raise ConfigError(f"Invalid baseline {path}:\n{detail}") from exc
+    return read_yaml_model(path, Baseline, "baseline", ConfigError)
 
 
 # -- measuring -----------------------------------------------------------------

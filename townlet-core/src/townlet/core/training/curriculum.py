@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from townlet.core._validation import format_validation_error
+from townlet.core._validation import read_yaml_model
 from townlet.core.config.loader import load_config, parse_override
 from townlet.core.config.models import TownletConfig
 from townlet.core.config_base import ConfigModel
@@ -223,15 +223,7 @@ def load_curriculum(name: str) -> Curriculum:
 
 
 def _read_file(path: Path) -> Curriculum:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CurriculumError(f"{path}: cannot read curriculum: {exc}") from exc
-    try:
-        return Curriculum.model_validate(data)
-    except ValidationError as exc:
-        detail = format_validation_error(exc, model=Curriculum)
-        raise CurriculumError(f"Invalid curriculum {path}:\n{detail}") from exc
+    return read_yaml_model(path, Curriculum, "curriculum", CurriculumError)
 
 
 # -- walking a curriculum --------------------------------------------------------

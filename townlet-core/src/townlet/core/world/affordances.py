@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from townlet.core._validation import format_validation_error
+from townlet.core.columns import ITEMS
 from townlet.core.errors import ConfigError
 from townlet.core.world.expr import Expr, ExprError, compile_expr
 from townlet.core.world.filecache import ParsedFiles
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 NEEDS: Final = ("hunger", "hygiene", "energy")
-ITEMS: Final = ("raw_food", "meal", "clean_clothes")
 PRECONDITION_NAMES: Final = frozenset(
     {f"agent.{n}" for n in (*NEEDS, *ITEMS, "money", "employed", "on_shift", "is_home")}
     | {f"price.{i}" for i in ITEMS}

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from townlet.core.columns import OBJECT_TYPES
 from townlet.core.errors import ConfigError
 from townlet.core.world.filecache import ParsedFiles
 
@@ -29,17 +30,6 @@ __all__ = ["OBJECT_TYPES", "TILE_KINDS", "TownMap", "load_town"]
 TILE_KINDS: Final = ("wall", "floor", "door", "road", "grass", "counter", "table", "queue")
 """Tile kinds; only ``wall`` blocks movement."""
 OUTDOOR_KINDS: Final = frozenset({"road", "grass"})
-OBJECT_TYPES: Final = (
-    "bed",
-    "fridge",
-    "stove",
-    "shower",
-    "wardrobe",
-    "till",
-    "desk",
-    "shelf",
-    "table",
-)
 PLACE_KINDS: Final = ("home", "grocer", "cafe", "office", "park", "gym")
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
+
+from townlet.core.columns import UTILITIES, WEATHERS
 
 if TYPE_CHECKING:
     from townlet.core.world.world import World
 
 __all__ = ["UTILITIES", "WEATHERS", "step_weather"]
-
-WEATHERS: Final = ("sunny", "rainy", "cold")
-UTILITIES: Final = ("power", "water")
 
 
 def step_weather(world: World) -> None:
