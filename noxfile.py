@@ -82,3 +82,33 @@ def demo(session: nox.Session) -> None:
     install(session, "townlet-core", "townlet-telemetry", "townlet-scenarios")
     main_job = ("--scenario", "demo_story_arc", "--days", "3")
     session.run("townlet", "run", *(session.posargs or main_job))
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """The Ray backend and the RLlib adapter on a local 2-CPU Ray runtime (tests/ray)."""
+    install(session, "townlet-core", "townlet-strategies[ray,rllib]")
+    session.run("pytest", "tests/ray", *session.posargs)
+
+
+INTEGRATION_LIBS = (
+    "stable-baselines3==2.9.2",
+    "sb3-contrib==2.9.2",
+    "supersuit==3.11.0",
+    "torchrl==0.14.1",
+    "tensordict==0.14.3",
+)
+"""The RL libraries of the docs/env.md recipes (versions that install beside torch 2.13.0)."""
+
+
+@nox.session
+def integrations(session: nox.Session) -> None:
+    """The town under SB3, sb3-contrib, SuperSuit and TorchRL: the docs/env.md recipes."""
+    install(session, "townlet-core", "townlet-strategies", extra=INTEGRATION_LIBS)
+    session.run(
+        "pytest",
+        "tests/integrations",
+        "tests/env/test_slots.py",
+        "tests/env/test_sb3_vec.py",
+        *session.posargs,
+    )

@@ -146,3 +146,89 @@ def test_listing_and_core_import_leave_torch_unloaded(cli, example_plugins: Path
 
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stdout.strip() == "clean", proc.stderr
+
+
+# -- hints that must not mislead ------------------------------------------------------
+
+
+def test_plugins_show_with_another_port_says_where_the_name_is(cli) -> None:
+    import pytest
+
+    pytest.importorskip("townlet.telemetry")
+    result = cli("plugins", "show", "jsonl", "--port", "reward_stages")
+    assert result.returncode == 2
+    assert "No reward stage is called 'jsonl'; 'jsonl' is a telemetry sink" in result.stderr
+    assert "Did you mean" not in result.stderr
+
+
+def test_an_installed_package_is_not_sent_to_pip(cli) -> None:
+    """townlet-strategies is installed and 'bc' is switched off: the hint says so."""
+    import pytest
+
+    pytest.importorskip("townlet.strategies")
+    result = cli("validate", "--strategy", "bcc", env={"TOWNLET_DISABLE_PLUGINS": "bc"})
+    assert result.returncode == 2
+    assert "Did you mean 'bc'? 'bc' belongs to townlet-strategies, which is installed" in (
+        result.stderr
+    )
+    assert "TOWNLET_DISABLE_PLUGINS='bc'" in result.stderr
+    assert "pip install" not in result.stderr
+
+
+def test_no_scenarios_enabled_is_not_no_scenarios_installed(cli) -> None:
+    import pytest
+
+    pytest.importorskip("townlet.scenarios")
+    from townlet.core.catalogue import FIRST_PARTY
+
+    every = ",".join(FIRST_PARTY["scenarios"])
+    result = cli("scenarios", "list", env={"TOWNLET_DISABLE_PLUGINS": every})
+    assert result.returncode == 0, result.stderr
+    assert "No scenarios are available. Scenarios belong to townlet-scenarios, which is " in (
+        result.stdout
+    )
+    assert "No scenarios are installed" not in result.stdout
+    assert "pip install" not in result.stdout
+
+
+def test_a_third_party_plugin_named_like_a_built_in(cli, make_dist) -> None:
+    """A bare name selects the built-in everywhere, with a warning naming both; the
+    third-party one is reached by its qualified name."""
+    site = make_dist(
+        "acme-rewards",
+        entry_points={
+            "townlet.reward_stages": {"clip": "townlet.core.rewards.guardrails:ClipStage"}
+        },
+    )
+    checked = cli("validate", extra_path=site)  # the default config names 'clip'
+    assert checked.returncode == 0, checked.stderr
+    warning = (
+        "the reward stage name 'clip' is registered by townlet-core 0.1.0 and by acme-rewards 1.0;"
+        " using townlet-core's (write 'acme-rewards:clip' for the other)"
+    )
+    assert warning in checked.stderr
+    ran = cli("run", "--ticks", "5", "--quiet", extra_path=site)
+    assert ran.returncode == 0, ran.stderr
+    assert warning in ran.stderr
+    shown = cli("plugins", "show", "clip", extra_path=site)
+    assert shown.returncode == 0, shown.stderr
+    assert "clip — reward stage from acme-rewards 1.0" in shown.stdout
+    assert "clip — reward stage from townlet-core" in shown.stdout
+    assert "the bare name 'clip' selects this one; write 'townlet-core:clip'" in shown.stdout
+    assert "the bare name 'clip' selects the other; write 'acme-rewards:clip'" in shown.stdout
+    qualified = cli(
+        "validate", "--set", "rewards.stages=[{name: 'acme-rewards:clip'}]", extra_path=site
+    )
+    assert qualified.returncode == 0, qualified.stderr
+    assert "registered by" not in qualified.stderr
+
+
+def test_docs_env_examples_name_real_scenarios() -> None:
+    import re
+
+    from townlet.core.catalogue import FIRST_PARTY
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "env.md").read_text()
+    named = re.findall(r'scenario="([^"]+)"', text)
+    assert named, "docs/env.md shows no scenario example"
+    assert set(named) <= set(FIRST_PARTY["scenarios"])

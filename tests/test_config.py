@@ -303,3 +303,115 @@ def test_run_refuses_what_validate_refuses(cli: Any, args: tuple[str, ...], mess
     assert (validate.returncode, run.returncode) == (2, 2), run.stderr
     assert message in validate.stderr and message in run.stderr
     assert validate.stderr == run.stderr
+
+
+# -- hostile and careless config files, through `townlet validate` ------------------
+
+
+def _validate(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from townlet.core.cli import townlet
+
+    return CliRunner().invoke(townlet, ["validate", *args])
+
+
+def _refused(result: Any, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the config file is empty"),
+        (b"# only a comment\n", "the config file is empty"),
+        (
+            b"extends: builtin:default\nseed: 1\nseed: 2\n",
+            ":3: duplicate key 'seed' (first at line 2)",
+        ),
+        (
+            b"extends: builtin:default\nworld:\n  agents: 4\n  agents: 5\n",
+            ":4: duplicate key 'agents'",
+        ),
+        (b"extends: builtin:default\nconfig_id: caf\xe9\n", ":2: not UTF-8 text (byte 0xe9)"),
+        (b"x: " + b"[" * 3000 + b"]" * 3000 + b"\n", ":1: nested more than 100 levels deep"),
+    ],
+    ids=["empty", "comment", "duplicate", "nested-duplicate", "latin-1", "deep"],
+)
+def test_a_bad_config_file_is_one_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(content)
+    _refused(_validate(str(path)), message)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Path, cli: Any) -> None:
+    """~500 bytes whose aliases expand to 9**9 values: refused before anything expands
+    them (a subprocess with a timeout, so a regression fails instead of hanging)."""
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    path = write(tmp_path / "bomb.yaml", "\n".join(lines) + "\n")
+    result = cli("validate", str(path), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "expands to more than 1,000,000 values" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "directory"])
+def test_a_config_path_that_is_not_a_file_is_refused(tmp_path: Path, cli: Any, kind: str) -> None:
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "fifo.yaml"
+        os.mkfifo(path)  # nobody writes to it: reading would block forever
+    elif kind == "directory":
+        path = tmp_path
+    else:
+        path = Path(kind)
+    result = cli("validate", str(path), timeout=60)
+    assert result.returncode == 2, result.stderr
+    expected = "is a directory" if kind == "directory" else "not a regular file"
+    assert f"{path}: {expected}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("world.economy.prices.meal=.nan", "prices.meal: Input should be a finite number"),
+        ("world.economy.prices.meal=.inf", "prices.meal: Input should be a finite number"),
+        ("world.economy.prices.meal=1.0e+300", "price of meal must be > 0 and <= 1,000,000"),
+        ("world.economy.rent=1.0e+300", "rent: Input should be less than or equal to 1000000"),
+        ("world.economy.starting_money=1.0e+300", "starting_money: Input should be less"),
+        ("world.perturbations.price_spike.min_ticks=500", "min_ticks (500) must not exceed"),
+    ],
+)  # fmt: skip
+def test_numbers_that_would_break_the_run_are_refused(setting: str, message: str) -> None:
+    result = _validate("--set", setting)
+    _refused(result, f"--set {setting}: ")
+    assert message in result.output
+
+
+# -- --set errors name the option -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("world.agents.x=1", "--set world.agents.x=1: world.agents is 8, which has no key 'x'"),
+        ("foo.bar=1", "--set foo.bar=1: foo: Extra inputs are not permitted"),
+        ("world..agents=1", "--set 'world..agents=1': empty key in 'world..agents'"),
+        ("rewards.stages.-1.name=x", "'rewards.stages.-1.name=x': list index -1: indexes count"),
+    ],
+)  # fmt: skip
+def test_set_errors_name_the_option_not_the_default_config(setting: str, message: str) -> None:
+    result = _validate("--set", setting)
+    _refused(result, message)
+    assert "default.yaml" not in result.output
+
+
+def test_a_validator_message_shows_the_value_once() -> None:
+    result = _validate("--set", "observations.params.window=4")
+    assert result.exit_code == 2
+    assert "window must be odd (got 4)" in result.output
+    assert "(got 4) (got 4)" not in result.output

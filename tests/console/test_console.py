@@ -32,7 +32,10 @@ def world():
 @pytest.fixture
 def bus(tmp_path: Path) -> ConsoleBus:
     return ConsoleBus(
-        admin_tokens=[ADMIN], viewer_tokens=[VIEWER], audit_log=tmp_path / "audit.jsonl"
+        admin_tokens=[ADMIN],
+        viewer_tokens=[VIEWER],
+        audit_log=tmp_path / "audit.jsonl",
+        snapshot_dir=tmp_path / "snaps",
     )
 
 
@@ -53,7 +56,7 @@ SUCCESS = [
     ("agent", {"agent": "agent_002"}),
     ("teleport", {"agent": "agent_001", "x": 3, "y": 3}),
     ("price", {"item": "meal", "factor": 2.0}),
-    ("blackout", {"state": "off"}),
+    ("blackout", {"state": "on"}),
     ("water", {"state": "off"}),
     ("rain", {"state": "start"}),
     ("possess", {"agent": "agent_004"}),
@@ -89,12 +92,16 @@ def test_effects_are_real(bus, world) -> None:
     assert tuple(world.agents.xy[1]) == (3, 3) and world.agents.ctx_reset[1]
     call(bus, world, "price", item="meal", factor=2.0)
     assert world.economy.price[1] == 2000
-    call(bus, world, "blackout", state="off")
+    call(bus, world, "blackout", state="on")  # the blackout is on: no power
     assert not world.utility_on[0]
     run_scripted(world, 200)
     assert not world.utility_on[0]  # held off until the console restores it
-    call(bus, world, "blackout", state="on")
+    call(bus, world, "blackout", state="off")
     assert world.utility_on[0]
+    call(bus, world, "water", state="off")
+    assert not world.utility_on[1]
+    call(bus, world, "water", state="on")
+    assert world.utility_on[1]
     call(bus, world, "set_rel", agent="agent_001", other="agent_002", dim="rivalry", value=0.7)
     assert world.relations.tie(1, 2)[2] == pytest.approx(0.7)
     call(bus, world, "kill", agent="agent_007")
@@ -140,7 +147,8 @@ REFUSED = [
     ("set_exit_cap", {"value": -1}, "bad_args"),
     ("set_spawn_delay", {"min_ticks": 9, "max_ticks": 3}, "bad_range"),
     ("set_death_threshold", {"deficit": 0}, "bad_args"),
-    ("snapshot", {"action": "load", "path": "/nonexistent/x.townlet"}, "snapshot_refused"),
+    ("snapshot", {"action": "load", "path": "/nonexistent/x.townlet"}, "path_refused"),
+    ("snapshot", {"action": "load", "path": "missing.townlet"}, "path_refused"),
     ("snapshot", {"action": "fly", "path": "x"}, "bad_args"),
     ("status", {"verbose": True}, "bad_args"),
 ]
@@ -184,12 +192,12 @@ def test_force_chat_refused_while_busy_then_happens(bus, world) -> None:
 
 
 def test_snapshot_commands(bus, world, tmp_path: Path) -> None:
-    path = tmp_path / "c.townlet"
-    saved = call(bus, world, "snapshot", action="save", path=str(path))
+    path = tmp_path / "snaps" / "c.townlet"
+    saved = call(bus, world, "snapshot", action="save", path="c.townlet")
     assert saved.ok and path.exists()
     tick = world.tick
     run_scripted(world, 20)
-    loaded = call(bus, world, "snapshot", action="load", path=str(path))
+    loaded = call(bus, world, "snapshot", action="load", path=str(path))  # dir/name works too
     assert loaded.ok and world.tick == tick
 
 
@@ -224,12 +232,18 @@ def test_audit_log_records_accepted_commands_without_tokens(bus, world, tmp_path
     call(bus, world, "teleport", agent="agent_001", x=1, y=1)
     call(bus, world, "status", token=VIEWER)
     call(bus, world, "status", token="bad")
+    bus.flush_audit()
     text = (tmp_path / "audit.jsonl").read_text()
     entries = [json.loads(line) for line in text.splitlines()]
-    assert [(e["command"], e["issuer"], e["result"]["code"]) for e in entries] == [
+    assert [
+        (e.get("command"), e.get("issuer"), e.get("result", {}).get("code")) for e in entries
+    ] == [
         ("teleport", "admin", "ok"),
         ("teleport", "admin", "blocked_tile"),
-        ("status", "viewer", "ok"),
+        (None, None, None),  # reads are tallied
+    ]
+    assert entries[2]["counts"] == [
+        {"issuer": "viewer", "command": "status", "code": "ok", "count": 1}
     ]
     assert {"time", "tick", "args"} <= set(entries[0])
     assert ADMIN not in text and VIEWER not in text

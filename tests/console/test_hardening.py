@@ -37,9 +37,10 @@ def test_failing_handler_answers_internal_error(world, monkeypatch) -> None:
     def boom(_world: object, _args: object) -> object:
         raise RuntimeError("kaput")
 
-    monkeypatch.setitem(COMMANDS, "status", dataclasses.replace(COMMANDS["status"], handler=boom))
+    failing = dataclasses.replace(COMMANDS["set_exit_cap"], handler=boom)
+    monkeypatch.setitem(COMMANDS, "set_exit_cap", failing)
     bus = ConsoleBus(admin_tokens=[ADMIN])
-    result = bus.execute(world, _req("c1", ADMIN, "status"))
+    result = bus.execute(world, _req("c1", ADMIN, "set_exit_cap", value=3))
     assert (result.ok, result.code) == (False, "internal_error")
     assert "kaput" in result.message
     run_scripted(world, 1)
@@ -49,6 +50,6 @@ def test_failed_audit_write_is_counted_not_raised(world, tmp_path: Path) -> None
     blocker = tmp_path / "file"
     blocker.write_text("")
     bus = ConsoleBus(admin_tokens=[ADMIN], audit_log=blocker / "audit.jsonl")
-    assert bus.execute(world, _req("c1", ADMIN, "status")).ok
-    assert bus.execute(world, _req("c2", ADMIN, "status")).ok
+    assert bus.execute(world, _req("c1", ADMIN, "set_exit_cap", value=3)).ok
+    assert bus.execute(world, _req("c2", ADMIN, "set_exit_cap", value=4)).ok
     assert bus.audit_failures == 2

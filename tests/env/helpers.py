@@ -61,3 +61,43 @@ def disrupt(env: Any, step: int) -> None:
     for at, slot in EXITS.items():
         if step == at + 25 and not alive[slot]:
             force_spawn(w, slot)
+
+
+class ConsoleExits:
+    """Forces exits the way an operator does, through the console bus: at world tick
+    ``t`` the citizen in slot ``schedule[t]`` is removed (``kill``); the town's lifecycle
+    (``features.lifecycle=true``) then brings a newcomer 5-20 ticks later.
+
+    The bus is built on first use and dropped when pickled, so envs holding one can be
+    cloned (SuperSuit copies envs with cloudpickle).
+    """
+
+    def __init__(self, schedule: dict[int, int]) -> None:
+        self.schedule = dict(schedule)
+        self.kills = 0
+        self._bus: Any = None
+
+    def __call__(self, w: World) -> None:
+        slot = self.schedule.get(w.tick)
+        if slot is None or not w.agents.alive[slot]:
+            return
+        if self._bus is None:
+            from townlet.core.console.bus import ConsoleBus
+
+            self._bus = ConsoleBus(admin_tokens=["test-admin"])
+        self.kills += 1
+        body = {
+            "cmd_id": f"kill-{id(self)}-{self.kills}",
+            "token": "test-admin",
+            "command": "kill",
+            "args": {"agent": w.agent_ids[slot]},
+        }
+        result = self._bus.execute(w, body)
+        assert result.ok, result
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_bus": None}
+
+
+LIFECYCLE = ("features.lifecycle=true",)
+"""Overrides of a town whose citizens come and go."""

@@ -156,3 +156,57 @@ def test_possessed_agents_are_flagged_in_infos(tmp_path) -> None:
     assert bus.execute(world, body).ok
     _, _, _, _, infos = env.step(dict.fromkeys(env.agents, 0))
     assert [a for a, info in infos.items() if info["possessed"]] == [awake]
+
+
+def test_agent_slot_map_follows_exits_and_arrivals() -> None:
+    env = TownletParallelEnv(horizon=100, max_newcomers=2)
+    assert env.slot_agents == [] and dict(env.agent_slots) == {}
+    env.reset(seed=1)
+    world = env.town.world
+    assert dict(env.agent_slots) == {f"agent_{i:03d}": i for i in range(8)}
+    assert env.slot_agents == [f"agent_{i:03d}" for i in range(8)]
+    force_exit(world, 2)
+    env.step({})
+    assert "agent_002" not in env.agent_slots and env.slot_agents[2] is None
+    force_spawn(world, 2)
+    env.step({})
+    newcomer = env.slot_agents[2]
+    assert newcomer in env.agents and env.agent_slots[newcomer] == 2
+    with pytest.raises(TypeError):
+        env.agent_slots["x"] = 1  # type: ignore[index]
+
+
+def test_stepping_after_the_horizon_raises_until_reset() -> None:
+    env = TownletParallelEnv(horizon=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({})
+    env.reset(seed=0)
+    env.step({})
+    env.step({})
+    tick = env.town.world.tick
+    with pytest.raises(RuntimeError, match="horizon"):
+        env.step(dict.fromkeys(env.possible_agents, 0))
+    assert env.town.world.tick == tick  # the town did not move on
+    env.reset()
+    assert len(env.agents) == 8
+    env.step({})
+
+
+def test_unseeded_first_resets_differ_between_copies_and_seeded_ones_do_not() -> None:
+    def first_obs(seed: int | None) -> tuple[int, np.ndarray]:
+        env = TownletParallelEnv(encoder="compact", horizon=10, flatten=True)
+        obs, _ = env.reset(seed=seed)
+        return env.town.seed, np.stack(list(obs.values()))
+
+    (s1, o1), (s2, o2) = first_obs(None), first_obs(None)
+    assert s1 != s2 and not np.array_equal(o1, o2)
+    (s3, o3), (s4, o4) = first_obs(3), first_obs(3)
+    assert s3 == s4 == 3 and np.array_equal(o3, o4)
+
+
+def test_with_the_mask_in_the_observation_infos_do_not_repeat_it() -> None:
+    env = TownletParallelEnv(horizon=5, mask_in_obs=True)
+    obs, infos = env.reset(seed=0)
+    assert all("action_mask" in obs[a] and set(infos[a]) == {"possessed"} for a in env.agents)
+    obs, _, _, _, infos = env.step({})
+    assert all("action_mask" in obs[a] and set(infos[a]) == {"possessed"} for a in env.agents)

@@ -207,3 +207,14 @@ def test_a_failing_batch_encoder_fails_the_step(monkeypatch: pytest.MonkeyPatch)
     venv = VectorTownEnv(2, horizon=20)
     with pytest.raises(ValueError, match="an encoder bug"):
         venv.reset(seed=0)
+
+
+def test_unseeded_resets_take_fresh_seeds_and_seeded_ones_repeat() -> None:
+    def seeds(seed: int | None) -> list[int]:
+        venv = VectorTownEnv(2, encoder="compact", horizon=5)
+        venv.reset(seed=seed)
+        return [w.seed for w in venv.worlds]
+
+    a, b = seeds(None), seeds(None)
+    assert a != b and a[1] == a[0] + 1
+    assert seeds(4) == seeds(4) == [4, 5]

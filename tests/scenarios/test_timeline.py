@@ -48,7 +48,7 @@ def test_city_wide_events_are_locked_out_early(tmp_path: Path, stage: str) -> No
     path = _write(
         tmp_path,
         f"features: {{curriculum: {stage}}}\n"
-        "timeline:\n  - {at: 5, command: blackout, args: {state: 'off'}}\n",
+        "timeline:\n  - {at: 5, command: blackout, args: {state: 'on'}}\n",
     )
     with pytest.raises(ConfigError, match=f"stage {stage} locks out city-wide events"):
         load_config(path)
@@ -61,7 +61,7 @@ def test_agent_level_events_are_allowed_early(tmp_path: Path) -> None:
 
 
 def test_events_apply_at_their_tick_through_the_bus(tmp_path: Path) -> None:
-    body = "timeline:\n  - {at: 3, command: blackout, args: {state: 'off'}}\n"
+    body = "timeline:\n  - {at: 3, command: blackout, args: {state: 'on'}}\n"
     body += "  - {at: 4, command: teleport, args: {agent: agent_000, x: 1, y: 1}}\n"
     cfg = load_config(_write(tmp_path, body)).config
     world = build_runtime(cfg).world()

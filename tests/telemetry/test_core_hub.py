@@ -163,6 +163,38 @@ def test_byte_bound_drops_too(recording_sink, until) -> None:
     assert kept == sorted(kept) and kept[-1] == 99  # the oldest went first
 
 
+def test_byte_bound_counts_the_memory_queued_messages_hold(
+    recording_sink, until, raw_payloads
+) -> None:
+    """Behind a sink that takes nothing, the queue's real memory stays near buffer_bytes
+    (the decoded payloads take about ten times their JSON)."""
+    import tracemalloc
+
+    sink = recording_sink()
+    sink.gate.clear()
+    town = SyntheticTown(seed=6)
+    limit = 1024 * 1024
+    worlds = [town.step() for _ in range(1500)]  # built before measuring
+    with _hub(sink, buffer_bytes=limit, buffer_messages=1_000_000, health_every=0) as hub:
+        hub.publish_world(1, worlds[0])
+        _stuck_in_first_emit(hub, until)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for tick, world in enumerate(worlds[1:], start=2):
+                hub.publish_world(tick, world)
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        h = hub.health().sinks[0]
+        assert h.dropped_messages > 0  # the bound was reached
+        assert h.queue_bytes <= limit
+        assert held < 1.5 * limit, f"{held:,} bytes held for a {limit:,}-byte bound"
+        sink.gate.set()
+    h = hub.stop().sinks[0]
+    assert h.delivered + h.dropped_messages == h.emitted
+
+
 def test_world_every_carries_skipped_events_and_narration(recording_sink) -> None:
     sink = recording_sink()
     town = SyntheticTown(seed=9, churn=0.01)

@@ -170,3 +170,108 @@ def test_the_hub_answers_a_segments_request(tmp_path: Path) -> None:
         first = json.loads(segment.read_text().splitlines()[0])
         assert first["payload_type"] == "world_snapshot"
         assert validate_lines(read_log(segment)).ok
+
+
+# -- delivered means written -------------------------------------------------------
+
+
+def _limit_file_size(limit: int) -> None:
+    """In the child: files may grow to ``limit`` bytes; bigger writes fail with EFBIG."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def _sink_counts(health_lines: list[str], name: str) -> tuple[int, int, int]:
+    import re
+
+    (line,) = [x for x in health_lines if x.startswith(f"{name}:")]
+    match = re.search(r"(\d+)/(\d+) delivered, (\d+) dropped", line)
+    assert match is not None, line
+    delivered, emitted, dropped = map(int, match.groups())
+    return delivered, emitted, dropped
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_delivered_counts_the_lines_in_the_file_when_writes_fail(
+    tmp_path: Path, gzip: bool
+) -> None:
+    """A file that can grow no further (as on a full disk): what the run reports as
+    delivered is exactly what the file holds, and the failure is reported."""
+    import gzip as gz
+    import subprocess
+    import sys
+
+    out = tmp_path / "logs" / "town.jsonl"
+    sinks = json.dumps([{"name": "jsonl", "params": {"path": str(out), "gzip": gzip}}])
+    limit = 6_000 if gzip else 60_000
+    proc = subprocess.run(
+        [sys.executable, "-m", "townlet.core", "run", "--ticks", "400", "--json",
+         "--set", f"telemetry.sinks={sinks}", "--set", "telemetry.health_every=0"],
+        capture_output=True, text=True, timeout=120, preexec_fn=lambda: _limit_file_size(limit),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    health = json.loads(proc.stdout)["health"]
+    delivered, emitted, dropped = _sink_counts(health, "jsonl")
+    assert dropped > 0
+    assert "errors (last: emit: OSError: [Errno 27] File too large)" in health[0]
+    assert delivered + dropped == emitted
+    path = out.with_name(out.name + ".gz") if gzip else out
+    assert path.stat().st_size <= limit
+    data = gz.decompress(path.read_bytes()) if gzip else path.read_bytes()  # a whole gzip file
+    assert data.endswith(b"\n")
+    assert len(data.splitlines()) == delivered
+    assert validate_lines(read_log(path)).ok
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_a_deleted_directory_is_reported_and_recreated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gzip: bool
+) -> None:
+    import shutil
+
+    from townlet.telemetry.sinks import _segment
+
+    monkeypatch.setattr(_segment, "CHECK_EVERY_S", 0.0)
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "logs" / "town.jsonl"), gzip=gzip))
+    town = SyntheticTown(seed=4)
+    with TelemetryHub([("jsonl", sink)], TelemetryConfig(health_every=0)) as hub:
+        for _ in range(20):
+            hub.publish_world(town.tick + 1, town.step())
+        assert hub.flush(60)
+        before = hub.health().sinks[0].delivered
+        shutil.rmtree(tmp_path / "logs")
+        for _ in range(40):
+            hub.publish_world(town.tick + 1, town.step())
+            hub.flush(60)
+    (health,) = hub.health().sinks
+    assert health.errors >= 1 and "deleted" in str(health.last_error)
+    assert health.detail["write_errors"] >= 1
+    assert health.delivered + health.dropped_messages == health.emitted
+    lines = list(read_log(sink.path))
+    assert len(lines) == health.delivered - before  # what went into the new file
+    assert lines[0].obj is not None and lines[0].obj["payload_type"] == "world_snapshot"
+    assert validate_lines(read_log(sink.path)).ok
+
+
+def test_every_gzip_batch_leaves_a_whole_gzip_file(tmp_path: Path) -> None:
+    """Killed at any point between batches, the segment still reads to its end."""
+    import gzip as gz
+
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "g.jsonl"), gzip=True))
+    sink.start()
+    town = SyntheticTown(seed=1)
+    from townlet.core.telemetry import make_payload
+
+    for tick in range(1, 6):
+        sink.emit_batch(
+            [
+                TelemetryEvent(
+                    "world_snapshot", tick, make_payload("world_snapshot", tick, town.step())
+                )
+            ]
+        )
+        assert len(gz.decompress(sink.path.read_bytes()).splitlines()) == tick
+    sink.stop()

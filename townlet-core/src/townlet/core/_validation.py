@@ -67,7 +67,8 @@ def format_validation_error(
     for item in error.errors(include_url=False):
         loc = (*prefix, *item["loc"])
         where = f"{locate(loc)}: " if locate else ""
-        got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
+        shown = item["type"] == "missing" or "(got " in item["msg"]  # a validator said it
+        got = "" if shown else f" (got {item['input']!r})"
         hint = ""
         if item["type"] == "extra_forbidden" and model is not None:
             hint = _unknown_key_hint(model, tuple(prefix), item["loc"])

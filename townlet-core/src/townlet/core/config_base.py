@@ -18,9 +18,10 @@ ConfigPath = Annotated[Path, _PathMarker()]
 
 
 class ConfigModel(BaseModel):
-    """Base of all config models: frozen, unknown keys rejected."""
+    """Base of all config models: frozen, unknown keys rejected, numbers finite (NaN and
+    infinities refused)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PluginChoice(ConfigModel):

@@ -9,6 +9,12 @@ against its ``Params`` model and builds it as ``cls(params)``.
 Names come only from entry points, never from dotted import paths in config:
 a YAML file must not be able to import arbitrary code.
 
+A bare name that two distributions register in one port selects the
+first-party plugin (the one :data:`~townlet.core.catalogue.FIRST_PARTY` names)
+with a warning naming both; the other is reached by its qualified name
+``dist:name``. Between two third-party plugins a bare name is refused as
+ambiguous. Every command resolves names this way.
+
 Environment switches:
 
 ``TOWNLET_DISABLE_PLUGINS``
@@ -22,6 +28,7 @@ Environment switches:
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 import os
 import re
 import sys
@@ -54,6 +61,10 @@ __all__ = [
 
 HOOKS_GROUP = "townlet"
 """Entry-point group for pluggy event-hook implementations."""
+
+log = logging.getLogger("townlet.plugins")
+_WARNED: set[tuple[str, str, frozenset[str | None]]] = set()
+"""Shadowed names already warned about in this process (port, name, distributions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +250,8 @@ class Registry:
         matches = [i for i in self._infos[p.key] if i.name == bare and (not dist or i.dist == dist)]
         if not matches:
             raise UnknownPluginError(self._unknown_message(p, name))
+        if len(matches) > 1 and not dist:
+            matches = self._prefer_first_party(p, bare, matches)
         if len(matches) > 1:
             choices = ", ".join(f"'{m.qualified_name}' ({m.provider})" for m in matches)
             raise PluginError(
@@ -294,6 +307,47 @@ class Registry:
         self._trace(f"building {port(port_key).singular} {name!r} with {validated!r}")
         return cls(validated)
 
+    def _prefer_first_party(
+        self, p: Port, bare: str, matches: list[PluginInfo]
+    ) -> list[PluginInfo]:
+        """The first-party plugin among same-named ones (with a warning), else all of them."""
+        owner = FIRST_PARTY.get(p.key, {}).get(bare)
+        chosen = [m for m in matches if m.dist == owner]
+        if len(chosen) != 1:
+            return matches
+        others = ", ".join(f"'{m.qualified_name}'" for m in matches if m is not chosen[0])
+        key = (p.key, bare, frozenset(m.dist for m in matches))
+        if key not in _WARNED:
+            _WARNED.add(key)
+            log.warning(
+                "Warning: the %s name %r is registered by %s and by %s; using %s's "
+                "(write %s for the other)",
+                p.singular,
+                bare,
+                chosen[0].provider,
+                ", ".join(m.provider for m in matches if m is not chosen[0]),
+                owner,
+                others,
+            )
+        return chosen
+
+    def dist_hint(self, dist: str, what: str, *, plural: bool = False) -> str:
+        """How to get ``what`` (a plugin name, or a kind of plugin when ``plural``) that
+        ``dist`` provides: ``pip install`` when ``dist`` is missing, else why it is not
+        available."""
+        is_, belongs = ("are", "belong") if plural else ("is", "belongs")
+        try:
+            have = md.version(dist)
+        except md.PackageNotFoundError:
+            return f"{what} {is_} provided by {dist}: pip install {dist}."
+        deny = self._environ.get("TOWNLET_DISABLE_PLUGINS", "")
+        if deny:
+            return (
+                f"{what} {belongs} to {dist}, which is installed ({have}); "
+                f"TOWNLET_DISABLE_PLUGINS={deny!r} may disable it."
+            )
+        return f"{what} {belongs} to {dist}, which is installed ({have}) but does not ship it."
+
     # -- messages --------------------------------------------------------
 
     def _unknown_message(self, p: Port, name: str) -> str:
@@ -302,23 +356,13 @@ class Registry:
         bare = name.rpartition(":")[2]
         parts = [f"Unknown {p.singular} {name!r}."]
         if bare in catalogue and bare not in installed:
-            dist = catalogue[bare]
-            try:
-                have = md.version(dist)
-            except md.PackageNotFoundError:
-                parts.append(f"{bare!r} is provided by {dist}: pip install {dist}.")
-            else:
-                parts.append(
-                    f"{bare!r} belongs to {dist}, which is installed ({have}) but does not "
-                    "ship it in this version."
-                )
+            parts.append(self.dist_hint(catalogue[bare], repr(bare)))
         else:
             guess = nearest(bare, [*installed, *catalogue])
             if guess is not None:
                 hint = f"Did you mean {guess!r}?"
                 if guess not in installed:
-                    dist = catalogue[guess]
-                    hint += f" {guess!r} is provided by {dist}: pip install {dist}."
+                    hint += " " + self.dist_hint(catalogue[guess], repr(guess))
                 parts.append(hint)
         if installed:
             listing = ", ".join(f"{n} ({i.provider})" for n, i in sorted(installed.items()))

@@ -17,6 +17,7 @@ from townlet.core.ports import Policy
 from townlet.core.registry import Registry
 from townlet.core.runtime import Runtime, build_runtime
 from townlet.core.snapshots import load_snapshot, save_snapshot
+from townlet.core.stability import StabilityMonitor
 from townlet.core.telemetry.health import HubHealth
 from townlet.core.telemetry.hub import TelemetryHub
 from townlet.core.world.state import MILLS
@@ -37,6 +38,10 @@ class RunSummary:
     """Net money into wallets by cause (negative: spent)."""
     counts: dict[str, int]
     health: list[str] = field(default_factory=list)
+    stability: dict[str, Any] = field(default_factory=dict)
+    """Stability windows closed, canaries fired (windows per canary) and the last KPIs."""
+    console: dict[str, int] = field(default_factory=dict)
+    """Console counters (requests, refusals, failed audit writes); empty without one."""
 
     @property
     def ticks_per_second(self) -> float:
@@ -54,6 +59,8 @@ class RunSummary:
             "money": self.money,
             "counts": self.counts,
             "health": self.health,
+            "stability": self.stability,
+            "console": self.console,
         }
 
 
@@ -79,6 +86,8 @@ class Simulation:
         self._publish = bool(self.hub.sink_names)
         self.console = console
         """Commands queued on this bus apply at the start of each tick."""
+        self.stability = StabilityMonitor(config.stability)
+        """Per-sim-day KPIs and canaries; each window goes out as a ``stability`` payload."""
 
     @property
     def failures(self) -> list[HookLoadFailure]:
@@ -110,17 +119,21 @@ class Simulation:
         should_stop: Callable[[], bool] | None = None,
         snapshot_every: int = 0,
         snapshot_dir: Path | None = None,
+        on_snapshot_error: Callable[[OSError], None] | None = None,
     ) -> RunSummary:
         """Run up to ``ticks`` ticks; ``should_stop`` is polled after every tick.
 
         With ``snapshot_every`` > 0 a snapshot is written to ``snapshot_dir``
-        after every tick that is a multiple of it.
+        after every tick that is a multiple of it. A write that fails (a full
+        disk) is handed to ``on_snapshot_error`` and the run goes on; without
+        that callback it raises.
         """
         world = self.world
         day = world.clock.ticks_per_day
         interrupted = False
         done = 0
         self.hub.start()
+        self.stability.start(world)
         started = time.perf_counter()
         try:
             for _ in range(ticks):
@@ -128,12 +141,20 @@ class Simulation:
                     self.console.apply_pending(world)
                 world.step(self.policy.act(world))
                 done += 1
+                window = self.stability.observe(world)
                 if self._publish:
                     self.hub.publish_world(world.tick, world.observe())
                     if world.tick % day == 0:
                         self.hub.publish_metrics(world.tick, world.kpi_values(), scope="day")
+                    if window is not None:
+                        self.hub.publish_stability(world.tick, window.payload())
                 if snapshot_every and snapshot_dir is not None and world.tick % snapshot_every == 0:
-                    self.save_snapshot(snapshot_dir)
+                    try:
+                        self.save_snapshot(snapshot_dir)
+                    except OSError as exc:
+                        if on_snapshot_error is None:
+                            raise
+                        on_snapshot_error(exc)
                 if on_tick is not None:
                     on_tick(world.tick)
                 if should_stop is not None and should_stop():
@@ -142,6 +163,7 @@ class Simulation:
         finally:
             seconds = time.perf_counter() - started
             health: HubHealth = self.hub.stop()
+            console = self._console_health()
         return RunSummary(
             ticks=done,
             seconds=seconds,
@@ -155,4 +177,18 @@ class Simulation:
                 "invalid_options": world.kpi.invalid_options,
             },
             health=health.summary_lines() if self.hub.sink_names else [],
+            stability=self.stability.summary(),
+            console=console,
         )
+
+    def _console_health(self) -> dict[str, int]:
+        """The console's counters after writing its pending audit tally; a timeline's
+        failed audit writes count with the operator console's."""
+        timeline = self.world.timeline
+        failed = timeline.bus.audit_failures if timeline is not None else 0
+        if self.console is None:
+            return {"audit_failures": failed} if failed else {}
+        self.console.flush_audit()
+        health = self.console.health()
+        health["audit_failures"] += failed
+        return health

@@ -34,11 +34,12 @@ Snapshots from older schema versions are upgraded by the registered
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
 import json
 import os
+import re
+import stat
 import tempfile
 import time
 import zipfile
@@ -219,20 +220,38 @@ def save_snapshot(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (the new name survives a power cut)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _STALE_AFTER_S: Final = 600.0
 """Age after which a temporary file of ours is left over from a killed write."""
 
 
-def _clean_stale_temps(path: Path) -> None:
-    """Remove ``.<name>.*.tmp`` files (our own naming) older than :data:`_STALE_AFTER_S`.
+_TEMP_NAME: Final = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+"""Our temporary files: ``.<target name>.<8 random characters>.tmp`` (``tempfile.mkstemp``)."""
 
-    Younger ones may belong to a write in progress elsewhere and are kept.
+
+def _clean_stale_temps(path: Path) -> None:
+    """Remove temporary files of our naming beside ``path`` older than :data:`_STALE_AFTER_S`.
+
+    Those of every target in the directory go (each periodic snapshot has its
+    own name, so a killed write is never retried under the same one); younger
+    ones may belong to a write in progress elsewhere and are kept.
     """
     now = time.time()
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    for tmp in path.parent.glob(".*.tmp"):
+        if not _TEMP_NAME.fullmatch(tmp.name):
+            continue
         try:
             if tmp.is_file() and now - tmp.stat().st_mtime > _STALE_AFTER_S:
                 tmp.unlink()
@@ -243,8 +262,10 @@ def _clean_stale_temps(path: Path) -> None:
 _MEMBERS: Final = ("header.json", "arrays.npz", "state.json")
 _HEADER_LIMIT: Final = 1 << 20
 """Most bytes a header may hold."""
-_BODY_LIMIT: Final = 1 << 32
-"""Most bytes a body member may hold when the header does not declare its size."""
+_BODY_LIMIT: Final = 1 << 30
+"""Most bytes a header may declare for a body member."""
+_LEGACY_BODY_LIMIT: Final = 1 << 28
+"""Most bytes a body member may hold in a version-1 or -2 file (no declared sizes)."""
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
@@ -279,7 +300,17 @@ def _check_header(header: dict[str, Any]) -> None:
     for key in ("config_id", "checksum"):
         if not isinstance(header.get(key), str):
             raise SnapshotError(f"header {key} is missing or not a string")
-    for key in ("observation", "policy", "counts", "sizes"):
+    sizes = header.get("sizes")
+    if version >= 3 or sizes is not None:
+        members = ("arrays.npz", "state.json")
+        if not isinstance(sizes, dict) or not all(
+            type(sizes.get(m)) is int and 0 <= sizes[m] <= _BODY_LIMIT for m in members
+        ):
+            raise SnapshotError(
+                f"header sizes {sizes!r} must give the bytes of arrays.npz and state.json "
+                f"(integers 0..{_BODY_LIMIT})"
+            )
+    for key in ("observation", "policy", "counts"):
         value = header.get(key, {})
         if value is None:
             continue
@@ -301,11 +332,23 @@ def read_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{path}: {exc}") from None
 
 
-def _read(path: Path) -> Snapshot:
-    if not path.is_file():
-        raise SnapshotError("no such snapshot file" if not path.exists() else "not a regular file")
+def _open_regular(path: Path) -> io.BufferedReader:
+    """Open ``path`` for reading if it is a regular file; a FIFO or device never blocks."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SnapshotError("no such snapshot file") from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot open ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SnapshotError("not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _read(path: Path) -> Snapshot:
+    try:
+        with _open_regular(path) as raw, zipfile.ZipFile(raw) as zf:
             missing = set(_MEMBERS) - set(zf.namelist())
             if missing:
                 raise SnapshotError(f"not a snapshot: missing {', '.join(sorted(missing))}")
@@ -314,8 +357,9 @@ def _read(path: Path) -> Snapshot:
                 raise SnapshotError(f"not a {FORMAT} file")
             _check_header(header)
             sizes = header.get("sizes") or {}
-            arrays_blob = _read_member(zf, "arrays.npz", int(sizes.get("arrays.npz", _BODY_LIMIT)))
-            state_blob = _read_member(zf, "state.json", int(sizes.get("state.json", _BODY_LIMIT)))
+            arrays_limit = sizes.get("arrays.npz", _LEGACY_BODY_LIMIT)
+            arrays_blob = _read_member(zf, "arrays.npz", arrays_limit)
+            state_blob = _read_member(zf, "state.json", sizes.get("state.json", _LEGACY_BODY_LIMIT))
     except (zipfile.BadZipFile, EOFError) as exc:
         raise SnapshotError(f"truncated or not a snapshot archive ({exc})") from exc
     except (zipfile.error, zlib.error, OSError, NotImplementedError, ValueError) as exc:

@@ -9,7 +9,10 @@ mask-respecting random actions, checking every step:
 - every observation is inside ``observation_space(agent)``; every reward is a
   finite float; every live agent's ``action_mask`` allows at least one action;
 - terminated or truncated agents leave ``agents`` and never come back;
-  ``agents`` stays within ``possible_agents``;
+  ``agents`` stays within ``possible_agents``; with ``fixed_agents=True``
+  (a fixed-slot env such as ``SlotParallelEnv``) ``agents`` is instead
+  ``possible_agents`` at every step until the episode is truncated, a
+  terminated agent staying on;
 
 then runs the same seed again and requires the two runs to agree bit for bit
 at every step (agents, observations, rewards, flags, masks), and another env
@@ -136,6 +139,7 @@ def _run(
     steps: int,
     disrupt: Callable[[Any, int], None] | None,
     action_seed: int,
+    fixed_agents: bool,
 ) -> CheckReport:
     report = CheckReport()
     rng = np.random.default_rng(action_seed)
@@ -162,26 +166,43 @@ def _run(
         newcomers = after - before
         expected = before | newcomers
         _check_outputs(env, step, expected, obs, infos, (rewards, terms, truncs))
-        revived = after & finished
-        if revived:
-            raise _fail(step, f"finished agents came back: {sorted(revived)}")
-        for agent in expected:
-            if terms[agent] or truncs[agent]:
-                if agent in after:
-                    raise _fail(step, f"{agent} is terminated or truncated but still in agents")
-                finished.add(agent)
-            elif agent not in after:
-                raise _fail(step, f"{agent} left agents without being terminated or truncated")
+        if fixed_agents:
+            ended = any(truncs.values())
+            if list(env.agents) != ([] if ended else list(env.possible_agents)):
+                raise _fail(step, f"agents changed in a fixed-agent env: {env.agents}")
+        else:
+            _check_finished(step, expected, after, finished, terms, truncs)
         unknown = after - set(env.possible_agents)
         if unknown:
             raise _fail(step, f"agents outside possible_agents: {sorted(unknown)}")
         report.steps = step
         report.agent_steps += len(before)
-        report.exits += sum(bool(terms[a]) for a in before)
-        report.arrivals += len(newcomers)
+        report.exits += sum(bool(terms[a] or infos[a].get("exited")) for a in before)
+        report.arrivals += len(newcomers) + sum(bool(infos[a].get("arrived")) for a in before)
         report.truncated = report.truncated or any(truncs.values())
         report.digests.append(_digest(sorted(after), obs, rewards, terms, truncs, infos))
     return report
+
+
+def _check_finished(
+    step: int,
+    expected: set[str],
+    after: set[str],
+    finished: set[str],
+    terms: Mapping[str, Any],
+    truncs: Mapping[str, Any],
+) -> None:
+    """Finished agents leave ``agents`` for good; nobody leaves without finishing."""
+    revived = after & finished
+    if revived:
+        raise _fail(step, f"finished agents came back: {sorted(revived)}")
+    for agent in expected:
+        if terms[agent] or truncs[agent]:
+            if agent in after:
+                raise _fail(step, f"{agent} is terminated or truncated but still in agents")
+            finished.add(agent)
+        elif agent not in after:
+            raise _fail(step, f"{agent} left agents without being terminated or truncated")
 
 
 def check_env(
@@ -190,13 +211,16 @@ def check_env(
     steps: int = 300,
     seed: int = 0,
     disrupt: Callable[[Any, int], None] | None = None,
+    fixed_agents: bool = False,
 ) -> CheckReport:
     """Check ``env`` (a PettingZoo ``ParallelEnv``); raise :class:`EnvCheckError` on failure.
 
-    Returns the :class:`CheckReport` of the first run (steps, exits, arrivals).
+    Returns the :class:`CheckReport` of the first run (steps, exits, arrivals;
+    an agent's exit or arrival counts also when ``infos`` report it as
+    ``exited``/``arrived``, as a fixed-slot env does).
     """
-    first = _run(env, seed, steps, disrupt, seed)
-    second = _run(env, seed, steps, disrupt, seed)
+    first = _run(env, seed, steps, disrupt, seed, fixed_agents)
+    second = _run(env, seed, steps, disrupt, seed, fixed_agents)
     for step, (a, b) in enumerate(zip(first.digests, second.digests, strict=False)):
         if a != b:
             raise EnvCheckError(
@@ -207,7 +231,7 @@ def check_env(
         raise EnvCheckError(
             f"the same seed ran {first.steps} steps the first time, {second.steps} the second"
         )
-    other = _run(env, seed + 1, min(steps, 50), disrupt, seed)
+    other = _run(env, seed + 1, min(steps, 50), disrupt, seed, fixed_agents)
     if other.digests == first.digests[: len(other.digests)]:
         raise EnvCheckError(f"seeds {seed} and {seed + 1} gave identical episodes")
     return first

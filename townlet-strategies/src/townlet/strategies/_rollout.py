@@ -17,24 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from townlet.core.columns import OPTION_ACTIVE
 from townlet.core.env.vector import VectorTownEnv
+from townlet.core.training.decisions import deciding_rows
 from townlet.strategies._buffer import Transitions
 from townlet.strategies.network import ActorCritic
 
 __all__ = ["DecisionCollector", "deciding_rows"]
 
 _CAPACITY: Final = 4096
-
-
-def deciding_rows(env: VectorTownEnv) -> npt.NDArray[np.bool_]:
-    """``[rows]``: whose choice takes effect on the next step (see the module docstring)."""
-    a = env.agent_rows
-    tick = np.repeat(np.array([w.tick for w in env.worlds], np.int64), env.slots)
-    window = env.config.world.commit_window
-    free = (a.option_status != OPTION_ACTIVE) | (tick - a.option_since >= window)
-    out: npt.NDArray[np.bool_] = a.alive & ~a.possessed & (a.forced < 0) & free
-    return out
 
 
 @dataclass
@@ -100,6 +90,7 @@ class DecisionCollector:
             # -- decide: one batched forward over the rows whose choice takes effect
             rows = deciding_rows(env).nonzero()[0]
             actions = a.option.astype(np.int64)
+            rows = self.handover(rows, actions, buf)
             if rows.size:
                 h, c = self.state
                 if lstm:  # a new context (spawn, teleport, possession) starts a fresh memory
@@ -134,6 +125,7 @@ class DecisionCollector:
             _, rewards, term, trunc, info = env.step(actions)
             self.agent_steps += int(np.count_nonzero(env.buffers["acted"]))
             self._count_conflicts()
+            self.stepped(info)
             self.ep_return += rewards
             live = (self.pend >= 0).nonzero()[0]
             buf.reward[self.pend[live]] += (
@@ -159,12 +151,27 @@ class DecisionCollector:
             if lstm and np.count_nonzero(info["spawned"]):
                 self._reset_state(info["spawned"])
         # -- end of the rollout: open decisions are bootstrapped from the current state
-        open_rows = (self.pend >= 0).nonzero()[0]
-        if open_rows.size:
-            buf.boot[self.pend[open_rows]] = self._value(env.obs, open_rows)
-            buf.discount[self.pend[open_rows]] = self.disc[open_rows]
-        self.pend[:] = -1
+        self.close(buf, np.arange(env.num_rows))
         return buf
+
+    def handover(
+        self, rows: npt.NDArray[np.intp], actions: npt.NDArray[np.int64], buf: Transitions
+    ) -> npt.NDArray[np.intp]:
+        """The deciding ``rows`` the network decides for: all of them here. A subclass
+        may decide some itself, writing their options into ``actions`` (the anneal's
+        scripted share); their open transitions must then be closed (:meth:`close`)."""
+        return rows
+
+    def stepped(self, info: dict[str, Any]) -> None:
+        """Called after every step with the env's ``info`` (a subclass watches the towns)."""
+
+    def close(self, buf: Transitions, rows: npt.NDArray[np.intp]) -> None:
+        """End the open transitions of ``rows`` here, bootstrapped from their current values."""
+        open_rows = rows[self.pend[rows] >= 0]
+        if open_rows.size:
+            buf.boot[self.pend[open_rows]] = self._value(self.env.obs, open_rows)
+            buf.discount[self.pend[open_rows]] = self.disc[open_rows]
+            self.pend[open_rows] = -1
 
     def _count_conflicts(self) -> None:
         # this tick's events (a town reset at its horizon shows its new world's: the

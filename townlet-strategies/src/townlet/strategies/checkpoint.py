@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import torch
+from pydantic import BaseModel
 
 from townlet.core.errors import TownletError
+from townlet.core.observations.build import build_encoder
 from townlet.core.observations.spec import ObservationSpec
+from townlet.core.ports import TrainingContext
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -36,6 +39,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "check_compatible",
+    "encoder_params",
     "load_checkpoint",
     "policy_hash",
     "save_checkpoint",
@@ -189,3 +193,13 @@ def check_compatible(ckpt: Checkpoint, spec: ObservationSpec, options: Sequence[
         )
     if policy_hash(ckpt.model) != ckpt.policy_hash:
         raise CheckpointError(f"{ckpt.path}: weights do not match their recorded policy hash")
+
+
+def encoder_params(context: TrainingContext) -> dict[str, Any]:
+    """The params of ``context``'s encoder, as a checkpoint records them (the ``learned``
+    policy rebuilds the encoder from its name and these)."""
+    horizon = getattr(context, "horizon", None)
+    extra = {"horizon": int(horizon) if horizon is not None else 1000}
+    encoder = build_encoder(context.config, context.registry, extra)
+    params = getattr(encoder, "params", None)
+    return params.model_dump(mode="json") if isinstance(params, BaseModel) else {}

@@ -18,7 +18,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from townlet.core.env.vector import VectorTownEnv
 from townlet.core.errors import TownletError
 from townlet.core.observations.build import build_encoder
 from townlet.core.ports import PLUGIN_API_VERSION, PluginParams, TrainingContext
+from townlet.core.training.backends import load_ray_backend
 from townlet.core.training.dto import EpochRecord, TrainingResult
 from townlet.strategies._buffer import gae
 from townlet.strategies._replay import ReplayTransitions
@@ -43,6 +44,9 @@ from townlet.strategies.checkpoint import (
 )
 from townlet.strategies.network import ActorCritic, log_probs
 from townlet.strategies.network import entropy as policy_entropy
+
+if TYPE_CHECKING:
+    from townlet.strategies.ray.rollouts import RayCollector, RayRollouts
 
 __all__ = ["METRICS_LOG", "PPOParams", "PPOStrategy"]
 
@@ -137,6 +141,7 @@ class PPOStrategy:
 
     name: ClassVar[str] = "ppo"
     requires_torch: ClassVar[bool] = True
+    backends: ClassVar[tuple[str, ...]] = ("local", "ray")
     Params: ClassVar[type[BaseModel]] = PPOParams
     plugin_api_version: ClassVar[str] = PLUGIN_API_VERSION
 
@@ -175,6 +180,13 @@ class PPOStrategy:
 
     def run(self, context: TrainingContext) -> TrainingResult:
         """Train for the configured budget; see the module docstring."""
+        if context.settings.backend == "ray":  # rollouts on Ray actors (docs/scale-out.md)
+            ray_backend = load_ray_backend("training.backend: ray")
+            with ray_backend.RayRollouts.session(context, self.params) as rollouts:
+                return self._run(context, rollouts)
+        return self._run(context, None)
+
+    def _run(self, context: TrainingContext, rollouts: RayRollouts | None) -> TrainingResult:
         p, settings = self.params, context.settings
         start_time = time.time()
         if p.threads:
@@ -187,7 +199,7 @@ class PPOStrategy:
 
         # -- env, network, optimiser (and the resumed state)
         env: VectorTownEnv | None = None
-        collector: DecisionCollector | None = None
+        collector: DecisionCollector | RayCollector | None = None
         n_options = len(context.option_names)
         net = ActorCritic(context.spec, n_options, hidden=p.hidden, lstm=p.lstm).to(device)
         optimizer = optim.Adam(net.parameters(), lr=p.learning_rate, eps=1e-5)
@@ -208,13 +220,16 @@ class PPOStrategy:
                     f"{self.init.path} does not fit this network (hidden={p.hidden}, "
                     f"lstm={p.lstm}): {e}"
                 ) from e
-        if mode in ("rollout", "mixed"):
+        if mode in ("rollout", "mixed") and rollouts is not None:  # the workers hold the envs
+            collector = rollouts.start(net, ticks, agent_steps)
+        elif mode in ("rollout", "mixed"):
             env = context.make_env(settings.towns)
             env.reset(seed=context.seed)
             _start_episode(env, ticks // env.horizon + (ticks % env.horizon > 0))
-            collector = DecisionCollector(env, net, p.gamma, p.reward_scale, generator, device)
+            collector = self._collector(env, net, generator, device)
             collector.agent_steps = agent_steps
-        rows = settings.towns * context.config.world.agents
+        towns = rollouts.towns if rollouts is not None else settings.towns
+        rows = towns * context.config.world.agents
         per_epoch = rows * settings.rollout_ticks
         if settings.epochs is not None:
             epochs = settings.epochs
@@ -361,7 +376,10 @@ class PPOStrategy:
                 episodic_return=float(np.mean(returns_logged)) if returns_logged else None,
                 queue_conflict_events=conflicts,
                 queue_conflict_intensity_sum=intensity,
+                # Ray workers replaced while collecting this epoch (0 on the local backend)
+                worker_restarts=getattr(collector, "restarts_this_epoch", 0),
             )
+            record = self._annotate(record, collector)
             context.log_epoch(record)
             extra = {"charts/decisions": float(n), "charts/agent_steps": float(agent_steps)}
             if record.episodic_return is not None:
@@ -400,6 +418,17 @@ class PPOStrategy:
             checkpoints=tuple(written),
             policy="learned",
         )
+
+    def _collector(
+        self, env: VectorTownEnv, net: ActorCritic, generator: torch.Generator, device: torch.device
+    ) -> DecisionCollector:
+        """The rollout collector (the anneal's mixes in scripted decisions)."""
+        p = self.params
+        return DecisionCollector(env, net, p.gamma, p.reward_scale, generator, device)
+
+    def _annotate(self, record: EpochRecord, collector: object) -> EpochRecord:
+        """The epoch's record as logged (the anneal adds its ratio and stage)."""
+        return record
 
     def _save(
         self,

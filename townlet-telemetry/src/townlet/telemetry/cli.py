@@ -132,7 +132,7 @@ def _param(text: str) -> tuple[str, Any]:
 
 @telemetry.command()
 @_LOG
-@click.option("--sink", required=True, metavar="NAME", help="Sink to stream into (by name).")
+@click.option("--sink", metavar="NAME", help="Sink to stream into (by name).")
 @click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE",
     help="A sink parameter (YAML value); repeatable, e.g. --param port=8765.",
@@ -145,10 +145,37 @@ def _param(text: str) -> tuple[str, Any]:
     "--linger", type=click.FloatRange(min=0), default=0.0, show_default=True,
     help="Seconds to keep the sink open after the last message.",
 )  # fmt: skip
+@click.option(
+    "--observe", is_flag=True,
+    help="Open LOG in the observer page, with a scrubber (instead of --sink); Ctrl-C ends.",
+)  # fmt: skip
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+    help="With --observe: the observer's port on 127.0.0.1 (0: any free port).",
+)  # fmt: skip
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --observe: the run's config, for the town map [default: the built-in town].",
+)  # fmt: skip
 def replay(
-    log: Path, sink: str, params: tuple[str, ...], ticks_per_second: float, linger: float
+    log: Path,
+    sink: str | None,
+    params: tuple[str, ...],
+    ticks_per_second: float,
+    linger: float,
+    observe: bool,
+    port: int,
+    config_path: Path | None,
 ) -> None:
-    """Re-stream recorded LOG into the sink NAME, e.g. a websocket server for a demo."""
+    """Re-stream recorded LOG into the sink NAME, e.g. a websocket server for a demo,
+    or (--observe) open it in the observer page with a scrubber."""
+    if observe:
+        if sink is not None:
+            raise click.UsageError("--observe serves its own websocket sink: leave out --sink")
+        _observe_replay(log, port, config_path, dict(_param(p) for p in params))
+        return
+    if sink is None:
+        raise click.UsageError("give --sink NAME (or --observe)")
     result = replay_lines(
         read_log(log),
         sink,
@@ -162,6 +189,46 @@ def replay(
     for line in result.health.summary_lines():
         click.echo(f"  {line}")
     sys.exit(0 if result.health.ok else 1)
+
+
+def _observe_replay(log: Path, port: int, config_path: Path | None, params: dict[str, Any]) -> None:
+    import signal
+
+    from townlet.core.config.loader import load_config
+    from townlet.core.world.townmap import load_town
+    from townlet.telemetry.observer.live import town_document
+    from townlet.telemetry.observer.replay import RecordedStream, serve_replay
+    from townlet.telemetry.sinks.websocket import WebsocketParams
+
+    try:
+        recorded = RecordedStream.read(read_log(log))
+    except ValueError as exc:
+        raise click.ClickException(f"{log}: {exc}") from exc
+    for lineno, why in recorded.skipped:
+        click.echo(f"{log}:{lineno}: skipped: {why}", err=True)
+    town = town_document(load_town(load_config(config_path).config.world.town))
+    try:
+        sink_params = WebsocketParams.model_validate({"port": port, **params})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--param") from exc
+    stop = False
+
+    def interrupt(signum: int, frame: Any) -> None:
+        nonlocal stop
+        stop = True
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        serve_replay(
+            recorded,
+            sink_params,
+            town=town,
+            announce=lambda line: click.echo(line, err=True),
+            stopping=lambda: stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(f"replayed {log}: ticks {recorded.first_tick}..{recorded.last_tick}")
 
 
 @telemetry.command()

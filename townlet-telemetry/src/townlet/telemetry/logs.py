@@ -4,7 +4,10 @@ A log is JSON Lines, plain or gzip (told by its first bytes, not its name).
 Each line is an observer payload (it has ``payload_type``), a training
 record (it has ``telemetry_version``) or a problem. Problems never raise:
 they come back as :class:`LogLine` objects with ``error`` set and their
-line number, so tools can report them and carry on.
+line number, so tools can report them and carry on. A damaged file (a gzip
+stream cut short or with flipped bits) ends with one such line, numbered
+after the last line read, saying so; a line nested deeper than
+:data:`MAX_DEPTH` is reported instead of parsed further.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import gzip
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-__all__ = ["LogLine", "is_gzip", "read_log", "training_record"]
+__all__ = ["MAX_DEPTH", "LogLine", "is_gzip", "read_log", "training_record"]
+
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects read in a line (payloads nest about 6 deep)."""
 
 LineKind = Literal["payload", "training", "error"]
 
@@ -62,12 +69,18 @@ def parse_line(lineno: int, raw: bytes) -> LogLine | None:
         flagged.append(name)
         return float(name.replace("Infinity", "inf"))
 
+    too_deep = LogLine(lineno, "error", error=f"nested more than {MAX_DEPTH} levels deep")
     try:
         obj = json.loads(text, parse_constant=constant)
     except UnicodeDecodeError:
         return LogLine(lineno, "error", error="not UTF-8 text")
     except json.JSONDecodeError as exc:
-        return LogLine(lineno, "error", error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return LogLine(lineno, "error", error=f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except RecursionError:
+        return too_deep
+    # Only a line with that many brackets can nest that deep: most lines skip the walk.
+    if text.count(b"[") + text.count(b"{") > MAX_DEPTH and _depth_exceeds(obj, MAX_DEPTH):
+        return too_deep
     if not isinstance(obj, dict):
         return LogLine(lineno, "error", error=f"expected a JSON object, got {type(obj).__name__}")
     if "payload_type" in obj:
@@ -81,6 +94,31 @@ def parse_line(lineno: int, raw: bytes) -> LogLine | None:
         error="neither a telemetry payload (no payload_type) nor a training record "
         "(no telemetry_version)",
     )
+
+
+def _depth_exceeds(obj: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``obj`` nest more than ``limit`` deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+def _damage(exc: BaseException) -> str:
+    """What a read error says about the file."""
+    if isinstance(exc, EOFError):
+        return "the gzip stream ends early (truncated file)"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"corrupted gzip data ({exc})"
+    if isinstance(exc, zlib.error):
+        return f"corrupted gzip data ({exc})"
+    return f"cannot read the file ({type(exc).__name__}: {exc})"
 
 
 def read_log(
@@ -100,16 +138,26 @@ def read_log(
     Following a gzip file is refused with ``ValueError``.
     """
     if not follow:
-        opener = gzip.open if is_gzip(path) else open
-        with opener(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                line = parse_line(lineno, raw)
-                if line is not None:
-                    yield line
+        yield from _read_whole(path)
         return
     if path.exists() and is_gzip(path):
         raise ValueError(f"{path}: cannot follow a gzip file; follow the live segment instead")
     yield from _follow(path, poll_s, idle_timeout_s, should_stop)
+
+
+def _read_whole(path: Path) -> Iterator[LogLine]:
+    """Every line of a plain or gzip file; a damaged file ends with an error line."""
+    lineno = 0
+    try:
+        with gzip.open(path, "rb") if is_gzip(path) else path.open("rb") as fh:
+            for raw in fh:
+                lineno += 1
+                line = parse_line(lineno, raw)
+                if line is not None:
+                    yield line
+    except (EOFError, OSError, zlib.error) as exc:
+        reached = f"after line {lineno}" if lineno else "before the first line"
+        yield LogLine(lineno + 1, "error", error=f"damaged file, {reached}: {_damage(exc)}")
 
 
 def _follow(

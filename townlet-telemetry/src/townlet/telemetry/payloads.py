@@ -20,6 +20,7 @@ __all__ = [
     "Health",
     "Metric",
     "Narration",
+    "Stability",
     "TrainingEpoch",
     "WorldDiff",
     "WorldSnapshot",
@@ -286,6 +287,57 @@ class Health(_Envelope):
     sinks: list[SinkHealthModel]
 
 
+class StabilityKpis(BaseModel):
+    """The KPIs of one stability window (see ``townlet.core.stability``)."""
+
+    model_config = _STRICT
+
+    self_sufficiency: float = Field(
+        ge=0, le=1, description="Share of agent-ticks with every need above the threshold."
+    )
+    job_tenure: float = Field(ge=0, description="Mean sim days in town of the current citizens.")
+    relationship_formation: float = Field(
+        ge=0, le=1, description="Share of citizens with a tie of magnitude above 0.3."
+    )
+    conflict_escalation: float = Field(ge=0, description="Arguments per conflict in the window.")
+    lateness: float = Field(ge=0, le=1, description="Late arrivals per shift started.")
+    starvation_incidents: float = Field(
+        ge=0, description="Citizens whose hunger fell past the near-death line."
+    )
+    option_switch_rate: float = Field(ge=0, description="Option switches per citizen per day.")
+    throughput: float = Field(ge=0, description="Ticks per wall-clock second.")
+
+
+class CanaryVerdict(BaseModel):
+    """One canary's verdict on a window."""
+
+    model_config = _STRICT
+
+    name: Literal["starvation", "lateness", "option_switch_rate"]
+    fired: bool
+    value: float = Field(description="The measured value the canary looked at.")
+    threshold: float = Field(description="The value it fires above.")
+    message: str = Field(description="One line for logs and the run summary.")
+
+
+class Stability(_Envelope):
+    """One closed stability window: its KPIs, the baseline and the canaries."""
+
+    model_config = ConfigDict(title="stability")
+
+    payload_type: Literal["stability"]
+    window: int = Field(ge=1, description="1-based index of the window in the run.")
+    window_ticks: int = Field(ge=1, description="Ticks the window covered.")
+    kpis: StabilityKpis
+    baseline: StabilityKpis | None = Field(
+        description="The KPIs the canaries compared with; null before there is one."
+    )
+    canaries: list[CanaryVerdict] = Field(
+        description="Canaries that could judge this window (those needing a baseline "
+        "are left out without one)."
+    )
+
+
 PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "world_snapshot": WorldSnapshot,
     "world_diff": WorldDiff,
@@ -293,6 +345,7 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "narration": Narration,
     "training_epoch": TrainingEpoch,
     "health": Health,
+    "stability": Stability,
 }
 """Model of each ``payload_type``."""
 

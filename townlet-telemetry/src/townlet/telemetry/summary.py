@@ -1,4 +1,4 @@
-"""``townlet telemetry summary``: per-epoch table, trends, anneal and promotion state."""
+"""``townlet telemetry summary``: per-epoch table, trends, anneal, promotion and stability."""
 
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ class Summary:
     trends: dict[str, Trend] = field(default_factory=dict)
     anneal: dict[str, Any] | None = None
     promotion: dict[str, Any] | None = None
+    stability: dict[str, Any] | None = None
+    """Stability windows: ``windows``, ``fired`` (windows per canary), ``first_fired``
+    (tick each canary first fired at) and ``last`` (the last window's KPIs)."""
     dropped_messages: int | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)
 
@@ -88,6 +91,7 @@ class Summary:
             },
             "anneal": self.anneal,
             "promotion": self.promotion,
+            "stability": self.stability,
             "dropped_messages": self.dropped_messages,
             "problems": [{"line": n, "message": m} for n, m in self.problems],
         }
@@ -109,6 +113,9 @@ def summarize(lines: Iterable[LogLine], log: str) -> Summary:
     for line in lines:
         if line.kind == "error" or line.obj is None:
             summary.problems.append((line.lineno, line.error or "unreadable"))
+            continue
+        if line.obj.get("payload_type") == "stability":
+            summary.stability = _add_window(summary.stability, line.obj)
             continue
         if line.obj.get("payload_type") == "health":
             dropped = line.obj.get("dropped_messages")
@@ -152,6 +159,19 @@ def summarize(lines: Iterable[LogLine], log: str) -> Summary:
     return summary
 
 
+def _add_window(state: dict[str, Any] | None, payload: dict[str, Any]) -> dict[str, Any]:
+    """Fold one ``stability`` payload into the summary's stability state."""
+    state = state or {"windows": 0, "fired": {}, "first_fired": {}, "last": None}
+    state["windows"] += 1
+    state["last"] = payload.get("kpis")
+    for canary in payload.get("canaries") or ():
+        if isinstance(canary, dict) and canary.get("fired"):
+            name = str(canary.get("name"))
+            state["fired"][name] = state["fired"].get(name, 0) + 1
+            state["first_fired"].setdefault(name, payload.get("tick"))
+    return state
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -180,6 +200,16 @@ def _state_lines(summary: Summary) -> list[str]:
         lines.append(
             f"promotion: {p['state'] or '-'}, {p['pass_streak'] or 0} passing window(s) "
             f"in a row (epoch {p['epoch']})"
+        )
+    if summary.stability is not None:
+        st = summary.stability
+        fired = ", ".join(
+            f"{name} in {n} window(s) (first at tick {st['first_fired'][name]})"
+            for name, n in st["fired"].items()
+        )
+        lines.append(
+            f"stability: {st['windows']} window(s); "
+            + (f"canaries fired: {fired}" if fired else "no canary fired")
         )
     if summary.dropped_messages is not None:
         lines.append(f"telemetry: {summary.dropped_messages} message(s) dropped")

@@ -69,6 +69,7 @@ def _register() -> None:
         console,
         evaluate,
         plugins,
+        promote,
         replay,
         run,
         scenarios,
@@ -84,6 +85,7 @@ def _register() -> None:
     townlet.add_command(console.console)
     townlet.add_command(train.train)
     townlet.add_command(evaluate.evaluate)
+    townlet.add_command(promote.promote)
     townlet.add_command(capture.capture_rollout)
     townlet.add_command(replay.replay)
     townlet.add_command(scenarios.scenarios)

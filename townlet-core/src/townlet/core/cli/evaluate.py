@@ -9,6 +9,7 @@ import click
 
 from townlet.core.cli.options import config_options, load_from_options
 from townlet.core.registry import Registry
+from townlet.core.training.backends import BACKENDS
 from townlet.core.training.dto import EvaluationReport
 from townlet.core.training.evaluate import evaluate as run_evaluation
 
@@ -32,6 +33,14 @@ __all__ = ["evaluate", "format_report"]
 )
 @click.option("--ticks", type=click.IntRange(min=1), help="Ticks per episode [default: 1 sim day].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="local",
+    show_default=True,
+    help="Run the episodes here, or spread them over Ray workers (training.ray.*; needs "
+    "townlet-strategies[ray]); the report is the same.",
+)
 @config_options
 def evaluate(
     config_path: Path | None,
@@ -40,6 +49,7 @@ def evaluate(
     towns: int | None,
     ticks: int | None,
     as_json: bool,
+    backend: str,
     **options: Any,
 ) -> None:
     """Evaluate a policy on CONFIG (default: the built-in town) with fixed seeds.
@@ -59,6 +69,7 @@ def evaluate(
         towns=towns,
         ticks=ticks,
         registry=registry,
+        backend=backend,
     )
     click.echo(report.model_dump_json(indent=2) if as_json else format_report(report))
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from townlet.core._validation import nearest
-from townlet.core.errors import UnknownPluginError
+from townlet.core.errors import PluginError, UnknownPluginError
 from townlet.core.ports import PLUGIN_API_VERSION
 from townlet.core.registry import HOOKS_GROUP, PORTS, PluginInfo, Registry
 
@@ -84,20 +84,21 @@ def list_plugins(as_json: bool) -> None:
 def show_plugin(name: str, port_key: str | None) -> None:
     """Show a plugin's description and parameters (imports it)."""
     registry = Registry()
-    matches = [i for i in registry.find_all(name) if port_key in (None, i.port.key)]
+    found = registry.find_all(name)
+    matches = [i for i in found if port_key in (None, i.port.key)]
     if not matches:
-        every = sorted({i.name for p in PORTS for i in registry.infos(p.key)})
-        guess = nearest(name, every)
-        hint = f" Did you mean {guess!r}?" if guess is not None else ""
-        installed = ", ".join(every) or "none"
-        raise UnknownPluginError(
-            f"No installed plugin is called {name!r}.{hint} Installed: {installed}."
-        )
+        raise UnknownPluginError(_unknown(registry, name, port_key, found))
     for n, info in enumerate(matches):
         if n:
             click.echo()
         cls = registry.load(info.port.key, info.qualified_name)
         click.echo(f"{info.name} — {info.port.singular} from {info.provider}")
+        if ":" not in name and sum(m.port == info.port for m in matches) > 1:
+            chosen = _selected_by_bare_name(registry, info.port.key, info.name)
+            if chosen is not None:
+                selects = "selects this one" if chosen == info else "selects the other"
+                click.echo(f"  the bare name {info.name!r} {selects}; "
+                           f"write {info.qualified_name!r} for this one")  # fmt: skip
         click.echo(f"  entry point: {info.target}")
         click.echo(f"  needs torch: {'yes' if info.requires_torch else 'no'}")
         doc = inspect.getdoc(cls)
@@ -105,6 +106,30 @@ def show_plugin(name: str, port_key: str | None) -> None:
             click.echo("\n" + doc)
         click.echo("\nParameters:")
         click.echo(_params_table(cls.Params))
+
+
+def _unknown(registry: Registry, name: str, port_key: str | None, found: list[Any]) -> str:
+    """No plugin ``name`` (in ``port_key``): the nearest name there, or where it is."""
+    ports = [p for p in PORTS if port_key in (None, p.key)]
+    where = f"No {ports[0].singular}" if port_key else "No installed plugin"
+    every = sorted({i.name for p in ports for i in registry.infos(p.key)})
+    if found:  # installed, in another port
+        elsewhere = ", ".join(sorted({i.port.singular for i in found}))
+        return (
+            f"{where} is called {name!r}; {name!r} is a {elsewhere}: "
+            f"townlet plugins show {name}. Installed here: {', '.join(every) or 'none'}."
+        )
+    guess = nearest(name, every)
+    hint = f" Did you mean {guess!r}?" if guess is not None else ""
+    return f"{where} is called {name!r}.{hint} Installed: {', '.join(every) or 'none'}."
+
+
+def _selected_by_bare_name(registry: Registry, port_key: str, name: str) -> Any:
+    """The plugin a bare ``name`` resolves to in a port, or None when it is ambiguous."""
+    try:
+        return registry.find(port_key, name)
+    except PluginError:
+        return None
 
 
 def _type_name(annotation: Any) -> str:

@@ -70,7 +70,8 @@ def list_(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No scenarios are installed: pip install townlet-scenarios")
+        hint = registry.dist_hint("townlet-scenarios", "Scenarios", plural=True)
+        click.echo(f"No scenarios are available. {hint}")
         return
     for row in rows:
         if "error" in row:
@@ -140,6 +141,9 @@ def check(names: tuple[str, ...], update: bool) -> None:
                 click.echo(f"    {line}")
         failed = failed or not report.passed
     if not checked:
-        click.echo("No scenario with a golden baseline is installed: pip install townlet-scenarios")
+        hint = registry.dist_hint(
+            "townlet-scenarios", "Scenarios with golden baselines", plural=True
+        )
+        click.echo(f"No scenario with a golden baseline is available. {hint}")
     if failed and not update:
         raise SystemExit(1)

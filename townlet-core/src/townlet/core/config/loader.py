@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from townlet.core._validation import format_validation_error, key_path
+from townlet.core.config._yaml import compose_config, read_config_text
 from townlet.core.config.models import TownletConfig
 from townlet.core.config_base import _PathMarker
 from townlet.core.errors import ConfigError, PluginError
@@ -76,11 +77,20 @@ class LoadedConfig:
 
 
 def parse_override(text: str) -> Override:
-    """Parse ``a.b.c=value``; ``value`` is YAML (``3``, ``true``, ``[a, b]``)."""
+    """Parse ``a.b.c=value``; ``value`` is YAML (``3``, ``true``, ``[a, b]``).
+
+    A numeric part indexes a list (``rewards.stages.0.name``).
+    """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. --set seed=3")
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    parts = key.strip().split(".")
+    if any(not part for part in parts):
+        raise ConfigError(f"--set {text!r}: empty key in {key.strip()!r} (two dots in a row?)")
+    for part in parts:
+        if part.startswith("-") and part[1:].isdigit():
+            raise ConfigError(f"--set {text!r}: list index {part}: indexes count from 0")
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in parts)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
@@ -119,19 +129,32 @@ def load_config(
         for loc in list(origins):
             if loc[: len(ov.loc)] == ov.loc:
                 del origins[loc]
-        origins[ov.loc] = Origin(ov.text, cwd)
+        origin = Origin(ov.text, cwd)
+        for i in range(1, len(ov.loc)):  # keys the override created are its own
+            origins.setdefault(ov.loc[:i], origin)
+        origins[ov.loc] = origin
         for sub in _walk_locs(ov.value, ov.loc):
-            origins[sub] = origins[ov.loc]
+            origins[sub] = origin
     _resolve_paths(data, origins, TownletConfig, ())
     try:
         config = TownletConfig.model_validate(data)
     except ValidationError as exc:
-        detail = format_validation_error(
-            exc,
-            model=TownletConfig,
-            locate=lambda loc: _locate(origins, tuple(loc), default=str(path)),
-        )
-        raise ConfigError(f"Invalid config {path}:\n{detail}") from exc
+        in_files: list[str] = []
+
+        def locate(loc: Sequence[int | str]) -> str:
+            # A check on a whole section that an override changed part of names the override.
+            here = tuple(loc)
+            for ov in reversed(overrides):
+                if ov.loc[: len(here)] == here:
+                    return ov.text
+            where = _locate(origins, here, default=str(path))
+            if not where.startswith("--"):
+                in_files.append(where)
+            return where
+
+        detail = format_validation_error(exc, model=TownletConfig, locate=locate)
+        head = f"Invalid config {path}" if in_files else "Invalid command-line override"
+        raise ConfigError(f"{head}:\n{detail}") from exc
     return LoadedConfig(config, tuple(files), origins)
 
 
@@ -221,16 +244,12 @@ def _read_with_bases(
 
 
 def _read_file(path: Path) -> tuple[dict[str, Any], dict[Loc, Origin]]:
+    node = compose_config(read_config_text(path), path)
+    if node is None:
+        raise ConfigError(f"{path}: the config file is empty")
+    loader = yaml.SafeLoader("")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else {}
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -238,6 +257,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Loc, Origin]]:
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
     finally:
         loader.dispose()
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys (got {type(data).__name__})")
     origins: dict[Loc, Origin] = {}
@@ -284,7 +305,13 @@ def _set_in(data: dict[str, Any], loc: Loc, value: Any, text: str) -> None:
     for i, part in enumerate(loc[:-1]):
         nxt = loc[i + 1]
         if isinstance(target, dict):
-            if not isinstance(target.get(part), dict | list):
+            here = target.get(part)
+            if here is not None and not isinstance(here, dict | list):
+                raise ConfigError(
+                    f"{text}: {key_path(loc[: i + 1])} is {here!r}, which has no "
+                    f"{'item' if isinstance(nxt, int) else 'key'} {nxt!r}"
+                )
+            if here is None:
                 target[part] = [] if isinstance(nxt, int) else {}
             target = target[part]
         elif isinstance(target, list) and isinstance(part, int) and part < len(target):

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from townlet.core.config_base import ConfigModel, ConfigPath, PluginChoice, _PathMarker
 from townlet.core.console.config import ConsoleConfig
 from townlet.core.console.timeline import TimelineEvent, check_stage
+from townlet.core.stability.canaries import StabilityParams
 from townlet.core.telemetry.config import TelemetryConfig
 from townlet.core.world.settings import WorldConfig
 
@@ -24,6 +25,7 @@ __all__ = [
     "ObservationsConfig",
     "PluginChoice",
     "PolicyConfig",
+    "RayConfig",
     "RewardsConfig",
     "StagesConfig",
     "TelemetryConfig",
@@ -106,6 +108,35 @@ _OptionalPath = Annotated[Path | None, _PathMarker()]
 _PathList = Annotated[list[Path], _PathMarker()]
 
 
+class RayConfig(ConfigModel):
+    """Where and how wide ``training.backend: ray`` runs (docs/scale-out.md)."""
+
+    address: str = Field(
+        "",
+        pattern=r"^(|auto|ray://\S+|[^\s:/]+:\d+)$",
+        description="Ray cluster to join: empty starts a local Ray runtime; 'auto' joins the "
+        "cluster of this machine (ray start --head); ray://host:port a remote one.",
+    )
+    num_workers: int = Field(
+        2, ge=1, le=4096, description="Rollout worker actors (1..4096), one CPU policy copy each."
+    )
+    towns_per_worker: int | None = Field(
+        None,
+        ge=1,
+        description="Towns each worker steps (≥ 1); null: training.towns split over the "
+        "workers, rounded up.",
+    )
+    cpus_per_worker: float = Field(
+        1.0, gt=0, le=256, description="CPUs Ray reserves for each worker actor (0..256]."
+    )
+    max_restarts: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="Times a dead worker is replaced per epoch before the run fails (0..1000).",
+    )
+
+
 class TrainingConfig(ConfigModel):
     """What ``townlet train`` runs: the strategy, its data and its budget.
 
@@ -139,6 +170,14 @@ class TrainingConfig(ConfigModel):
     ppo_log: _OptionalPath = Field(
         None, description="A second file the epoch log is appended to (--ppo-log)."
     )
+    backend: Literal["local", "ray"] = Field(
+        "local",
+        description="Where rollouts run: in this process, or on Ray actors (needs "
+        "townlet-strategies[ray]; ppo only).",
+    )
+    ray: RayConfig = Field(
+        default_factory=RayConfig, description="Ray cluster and workers (backend: ray)."
+    )
 
 
 class PolicyConfig(ConfigModel):
@@ -161,6 +200,10 @@ class TownletConfig(ConfigModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    stability: StabilityParams = Field(
+        default_factory=StabilityParams,
+        description="Stability monitor of townlet run: window length and canary thresholds.",
+    )
     timeline: list[TimelineEvent] = Field(
         default_factory=list,
         description="Scripted console commands at ticks (a scenario's events; docs/scenarios.md).",

@@ -2,13 +2,15 @@
 
 Handlers run inside the tick (see :mod:`townlet.core.console.bus`), validate
 against the live world and either change it or raise :class:`Refused` with an
-error code. Nothing is changed when a command is refused.
+error code. Nothing is changed when a command is refused. A command marked
+``with_context`` also receives the bus's :class:`ConsoleContext` (its snapshot
+directory and health counters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,7 +23,7 @@ from townlet.core.world.state import MILLS, NO
 if TYPE_CHECKING:
     from townlet.core.world.world import World
 
-__all__ = ["COMMANDS", "Command", "Refused"]
+__all__ = ["COMMANDS", "Command", "ConsoleContext", "Refused"]
 
 
 class Refused(Exception):
@@ -30,6 +32,16 @@ class Refused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True)
+class ConsoleContext:
+    """What a ``with_context`` command may read besides the world."""
+
+    snapshot_dir: Path | None = None
+    """The only directory ``snapshot`` reads and writes (None: refused)."""
+    health: Mapping[str, int] = field(default_factory=dict)
+    """The console's counters (:class:`~townlet.core.console.bus.ConsoleStats`)."""
 
 
 class _Args(BaseModel):
@@ -60,7 +72,13 @@ class PriceArgs(_Args):
 
 
 class SwitchArgs(_Args):
-    state: Literal["on", "off"]
+    state: Literal["on", "off"] = Field(description="on: enabled; off: disabled.")
+
+
+class BlackoutArgs(_Args):
+    state: Literal["on", "off"] = Field(
+        description="on: the power is cut (until off); off: the power is back."
+    )
 
 
 class RainArgs(_Args):
@@ -110,18 +128,27 @@ class ThresholdArgs(_Args):
 
 class SnapshotArgs(_Args):
     action: Literal["save", "load"]
-    path: str = Field(min_length=1, description="Snapshot file path.")
+    path: str = Field(
+        min_length=1,
+        max_length=255,
+        description="A file name in the run's snapshot directory (--snapshot-dir).",
+    )
 
 
 @dataclass(frozen=True)
 class Command:
-    """A console command: arguments, required role, handler."""
+    """A console command: arguments, required role, handler.
+
+    The handler is called ``handler(world, args)``, or ``handler(world, args,
+    context)`` with a :class:`ConsoleContext` when ``with_context`` is set.
+    """
 
     name: str
     args: type[BaseModel]
     role: Literal["viewer", "admin"]
-    handler: Callable[[World, Any], dict[str, Any]]
+    handler: Callable[..., dict[str, Any]]
     help: str
+    with_context: bool = False
 
 
 def _slot(world: World, agent: str) -> int:
@@ -134,12 +161,13 @@ def _slot(world: World, agent: str) -> int:
     return slot
 
 
-def _status(world: World, _: NoArgs) -> dict[str, Any]:
+def _status(world: World, _: NoArgs, context: ConsoleContext) -> dict[str, Any]:
     return {
         "tick": world.tick,
         "weather": world.weather,
         "kpis": world.kpi_values(),
         "agents": [world.agent_ids[s] for s in range(world.n_agents) if world.agents.alive[s]],
+        "console": dict(context.health),
     }
 
 
@@ -180,15 +208,18 @@ def _price(world: World, args: PriceArgs) -> dict[str, Any]:
     return {"item": args.item, "old": old / MILLS, "new": new / MILLS}
 
 
-def _utility(utility: str) -> Callable[[World, SwitchArgs], dict[str, Any]]:
-    def apply(world: World, args: SwitchArgs) -> dict[str, Any]:
-        u = ("power", "water").index(utility)
-        on = args.state == "on"
-        world.utility_forced[u] = not on
-        world.set_utility(utility, on)
-        return {utility: on}
+def _set_utility(world: World, utility: str, on: bool) -> dict[str, Any]:
+    world.utility_forced[("power", "water").index(utility)] = not on
+    world.set_utility(utility, on)
+    return {utility: on}
 
-    return apply
+
+def _blackout(world: World, args: BlackoutArgs) -> dict[str, Any]:
+    return _set_utility(world, "power", on=args.state == "off")
+
+
+def _water(world: World, args: SwitchArgs) -> dict[str, Any]:
+    return _set_utility(world, "water", on=args.state == "on")
 
 
 def _rain(world: World, args: RainArgs) -> dict[str, Any]:
@@ -298,16 +329,26 @@ def _death_threshold(world: World, args: ThresholdArgs) -> dict[str, Any]:
     return {"collapse_deficit": args.deficit}
 
 
-def _snapshot(world: World, args: SnapshotArgs) -> dict[str, Any]:
+def _snapshot(world: World, args: SnapshotArgs, context: ConsoleContext) -> dict[str, Any]:
+    from townlet.core.console.paths import PathRefused, snapshot_target
     from townlet.core.snapshots import SnapshotError, load_snapshot, save_snapshot
 
-    path = Path(args.path)
-    if args.action == "save":
-        return {"saved": str(save_snapshot(world, path)), "tick": world.tick}
+    if context.snapshot_dir is None:
+        raise Refused("no_snapshot_dir", "this run has no snapshot directory")
+    loading = args.action == "load"
+    try:
+        path = snapshot_target(context.snapshot_dir, args.path, must_exist=loading)
+    except PathRefused as exc:
+        raise Refused("path_refused", str(exc)) from None
+    if not loading:
+        try:
+            return {"saved": str(save_snapshot(world, path)), "tick": world.tick}
+        except OSError as exc:
+            raise Refused("snapshot_failed", f"cannot write {str(path)!r}: {exc}") from None
     try:
         snap = load_snapshot(world, path)
-    except SnapshotError as exc:
-        raise Refused("snapshot_refused", str(exc)) from exc
+    except (SnapshotError, OSError) as exc:
+        raise Refused("snapshot_refused", str(exc)) from None
     return {"loaded": str(path), "tick": int(snap.header["tick"])}
 
 
@@ -315,22 +356,31 @@ def _c(
     name: str,
     args: type[BaseModel],
     role: Literal["viewer", "admin"],
-    handler: Callable[[World, Any], dict[str, Any]],
+    handler: Callable[..., dict[str, Any]],
     help: str,
+    *,
+    with_context: bool = False,
 ) -> Command:
-    return Command(name, args, role, handler, help)
+    return Command(name, args, role, handler, help, with_context)
 
 
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        _c("status", NoArgs, "viewer", _status, "Tick, weather, KPIs and living agents."),
+        _c(
+            "status",
+            NoArgs,
+            "viewer",
+            _status,
+            "Tick, weather, KPIs, living agents and the console's counters.",
+            with_context=True,
+        ),
         _c("agent", AgentArg, "viewer", _agent, "One agent's state."),
         _c("spawn", SpawnArgs, "admin", _spawn, "Bring a newcomer into an empty slot now."),
         _c("teleport", TeleportArgs, "admin", _teleport, "Move an agent to a free floor tile."),
         _c("price", PriceArgs, "admin", _price, "Set an item's price as a factor of its base."),
-        _c("blackout", SwitchArgs, "admin", _utility("power"), "Cut (off) or restore (on) power."),
-        _c("water", SwitchArgs, "admin", _utility("water"), "Cut (off) or restore (on) water."),
+        _c("blackout", BlackoutArgs, "admin", _blackout, "Cut power (on) or end the cut (off)."),
+        _c("water", SwitchArgs, "admin", _water, "Turn water on or off (held until on)."),
         _c("rain", RainArgs, "admin", _rain, "Start or stop rain."),
         _c("possess", PossessArgs, "admin", _possess, "Take or release control of an agent."),
         _c("control", ControlArgs, "admin", _control, "Choose the option of a possessed agent."),
@@ -349,7 +399,14 @@ COMMANDS: dict[str, Command] = {
             _death_threshold,
             "Hunger deficit that counts as collapse.",
         ),
-        _c("snapshot", SnapshotArgs, "admin", _snapshot, "Save or load a snapshot."),
+        _c(
+            "snapshot",
+            SnapshotArgs,
+            "admin",
+            _snapshot,
+            "Save or load a snapshot in the run's snapshot directory.",
+            with_context=True,
+        ),
     )
 }
 """Every console command by name."""

@@ -31,7 +31,7 @@ from townlet.core.world.rows import TownRows
 from townlet.core.world.tick import step_worlds
 from townlet.core.world.world import World
 
-__all__ = ["ConfigSource", "StepResult", "Town", "resolve_config"]
+__all__ = ["ConfigSource", "StepResult", "Town", "fresh_seed", "resolve_config"]
 
 ConfigSource = TownletConfig | str | Path | None
 """A config object, a YAML path, ``builtin:NAME`` or ``scenario:NAME``; None: the default town."""
@@ -73,6 +73,15 @@ def resolve_config(
         return TownletConfig.model_validate(data)
     source = f"scenario:{scenario}" if scenario is not None else config
     return load_config(source, overrides=parsed, registry=registry).config
+
+
+def fresh_seed() -> int:
+    """A world seed from the operating system's entropy, for resets given no seed.
+
+    Copies of an env (vectorising wrappers clone it; distributed runners build
+    one per worker) then play different towns unless the caller seeds them.
+    """
+    return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
 
 
 def _yaml_value(value: Any) -> str:

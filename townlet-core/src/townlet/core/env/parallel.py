@@ -6,21 +6,32 @@ agents and returns per-agent dicts:
 
 - observations as the encoder's spec says (a ``Dict`` of components, or one
   flat ``Box``; optionally with the action mask inside);
-- ``infos[agent]["action_mask"]``: the int8 option mask for the next step;
+- ``infos[agent]["action_mask"]``: the int8 option mask for the next step
+  (in the observation instead with ``mask_in_obs=True``, never in both: a
+  library that reads both, like TorchRL, would take it twice);
   ``infos[agent]["possessed"]``: the agent was driven from the operator
   console this step (leave its transition out of training data);
 - ``terminations[agent]`` is True on the step the agent leaves town (the
   others continue); ``truncations`` are True for everyone at the horizon;
-- newcomers appear in ``agents`` (and in that step's dicts) when they arrive.
+- newcomers appear in ``agents`` (and in that step's dicts) when they arrive;
+  :attr:`TownletParallelEnv.agent_slots` and
+  :attr:`TownletParallelEnv.slot_agents` map agents to their slots (rows of
+  the town's arrays) and back.
 
 ``reset(seed=s)`` builds a fresh world with seed ``s``, so the same seed and
-actions give the same episode. ``render()`` returns an RGB array.
+actions give the same episode; later unseeded resets draw their seeds from a
+generator seeded by ``s``. A first ``reset()`` without a seed takes a fresh
+one from the operating system, so copies of an env play different towns.
+Stepping after the horizon raises: ``reset()`` starts the next episode.
+``render()`` returns an RGB array. :mod:`townlet.core.env.slots` is the
+fixed-slot view (``slot_0`` … always present) for libraries that need it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,7 +39,14 @@ import numpy.typing as npt
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from townlet.core.env._town import ConfigSource, StepResult, Town, resolve_config, step_towns
+from townlet.core.env._town import (
+    ConfigSource,
+    StepResult,
+    Town,
+    fresh_seed,
+    resolve_config,
+    step_towns,
+)
 from townlet.core.env.render import render_rgb
 from townlet.core.env.spaces import action_space, observation_space
 from townlet.core.observations.spec import ObservationSpec
@@ -36,6 +54,7 @@ from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
 from townlet.core.runtime import build_runtime
 from townlet.core.world.options import OPTIONS, Option
+from townlet.core.world.world import World
 
 __all__ = ["TownletParallelEnv"]
 
@@ -115,6 +134,7 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
         self.agents: list[AgentID] = []
         self._slot_of: dict[AgentID, int] = {}
         self._seeds: np.random.Generator | None = None
+        self._finished = False
         self._options = np.zeros(n, dtype=np.int64)
         self._no_actions = np.zeros(len(OPTIONS), dtype=np.int8)
 
@@ -138,31 +158,55 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[AgentID, Obs], dict[AgentID, dict[str, Any]]]:
-        """Start an episode in a fresh world; ``seed`` fixes it (and later unseeded resets)."""
-        if seed is not None:
-            self._seeds = np.random.default_rng(seed)
-            world_seed = int(seed)
-        elif self._seeds is None:
-            self._seeds = np.random.default_rng(self.config.seed)
-            world_seed = self.config.seed
-        else:
-            world_seed = int(self._seeds.integers(2**31 - 1))
-        world = self.town.reset(world_seed)
-        self.pipeline.reset(world)
+        """Start an episode in a fresh world; ``seed`` fixes it (and later unseeded resets).
+
+        Without a seed: the next seed of the last seeded reset's generator, or
+        on a first reset a fresh seed (see the module docstring);
+        ``env.town.seed`` is the world seed in use.
+        """
+        world = self._reset_world(seed)
         self._sync_agents()
         self._extend_possible(self.agents)
         rows, masks = self._row_views(self.town.encode(), world.action_masks().astype(np.int8))
         obs = {agent: rows[slot] for agent, slot in self._slot_of.items()}
-        infos = {
-            agent: {"action_mask": masks[slot], "possessed": False}
-            for agent, slot in self._slot_of.items()
-        }
+        infos = {agent: self._info(masks[slot], False) for agent, slot in self._slot_of.items()}
         return obs, infos
 
-    def step(self, actions: Mapping[AgentID, Any]) -> StepOutput:
-        """Apply one option per living agent (missing ones wait) and advance one tick."""
+    def _reset_world(self, seed: int | None) -> World:
+        """Pick the episode's world seed, build the world, restart the rewards."""
+        if seed is not None:
+            self._seeds = np.random.default_rng(seed)
+            world_seed = int(seed)
+        elif self._seeds is None:
+            world_seed = fresh_seed()
+            self._seeds = np.random.default_rng(world_seed)
+        else:
+            world_seed = int(self._seeds.integers(2**31 - 1))
+        world = self.town.reset(world_seed)
+        self.pipeline.reset(world)
+        self._finished = False
+        return world
+
+    def _check_steppable(self) -> None:
         if self.town.world is None:
             raise RuntimeError("reset() the env before stepping it")
+        if self._finished:
+            raise RuntimeError(
+                f"the episode ended at the horizon (tick {self.town.world.tick}); "
+                "call reset() to start the next one before stepping again"
+            )
+
+    def _info(self, mask: npt.NDArray[np.int8], possessed: bool) -> dict[str, Any]:
+        if self.mask_in_obs:
+            return {"possessed": possessed}
+        return {"action_mask": mask, "possessed": possessed}
+
+    def step(self, actions: Mapping[AgentID, Any]) -> StepOutput:
+        """Apply one option per living agent (missing ones wait) and advance one tick.
+
+        Raises ``RuntimeError`` once the episode has reached its horizon.
+        """
+        self._check_steppable()
         opts = self._options
         opts.fill(Option.WAIT)
         slot_of = self._slot_of
@@ -200,10 +244,13 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
             rew = {agent: rewards[slot] for agent, slot in before.items()}
             terminations = dict.fromkeys(before, False)
             truncations = dict.fromkeys(before, trunc)
-            infos = {
-                agent: {"action_mask": masks[slot], "possessed": possessed[slot]}
-                for agent, slot in before.items()
-            }
+            if self.mask_in_obs:
+                infos = {agent: {"possessed": possessed[slot]} for agent, slot in before.items()}
+            else:
+                infos = {
+                    agent: {"action_mask": masks[slot], "possessed": possessed[slot]}
+                    for agent, slot in before.items()
+                }
         else:
             term = result.terminated.tolist()
             obs, rew, terminations, truncations, infos = {}, {}, {}, {}, {}
@@ -214,20 +261,21 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
                 terminations[agent] = gone
                 truncations[agent] = trunc and not gone
                 mask = self._no_actions.copy() if gone else masks[slot]
-                infos[agent] = {"action_mask": mask, "possessed": possessed[slot]}
+                infos[agent] = self._info(mask, possessed[slot])
             for agent in newcomers:
                 slot = self._slot_of[agent]
                 obs[agent] = rows[slot]
                 rew[agent] = 0.0
                 terminations[agent] = False
                 truncations[agent] = trunc
-                infos[agent] = {"action_mask": masks[slot], "possessed": False}
+                infos[agent] = self._info(masks[slot], False)
         if terms is not None:
             for agent, slot in before.items():
                 infos[agent]["rewards"] = {label: float(v[slot]) for label, v in terms.items()}
         if trunc:
             self.agents = []
             self._slot_of = {}
+            self._finished = True
         return obs, rew, terminations, truncations, infos
 
     def _row_views(
@@ -276,6 +324,24 @@ class TownletParallelEnv(ParallelEnv[AgentID, Obs, int]):  # type: ignore[misc]
     def _extend_possible(self, agents: list[AgentID]) -> None:
         known = set(self.possible_agents)
         self.possible_agents.extend(a for a in agents if a not in known)
+
+    # -- agents and slots -------------------------------------------------------
+
+    @property
+    def agent_slots(self) -> Mapping[AgentID, int]:
+        """The slot of every living agent: its row in the town's arrays (``world.agents``,
+        ``env.town.encode()``). Read-only; it follows ``agents`` from step to step."""
+        return MappingProxyType(self._slot_of)
+
+    @property
+    def slot_agents(self) -> list[AgentID | None]:
+        """The agent in each slot now (``None`` where the slot is empty: its agent left
+        and no newcomer has come yet); ``[]`` before :meth:`reset`."""
+        world = self.town.world
+        if world is None:
+            return []
+        alive = world.agents.alive
+        return [aid if alive[i] else None for i, aid in enumerate(world.agent_ids)]
 
     # -- extras ---------------------------------------------------------------
 

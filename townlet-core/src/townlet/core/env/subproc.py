@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from townlet.core.config.models import TownletConfig
-from townlet.core.env._town import ConfigSource, resolve_config
+from townlet.core.env._town import ConfigSource, fresh_seed, resolve_config
 from townlet.core.env.vector import Arrays, Info, VectorTownEnv, buffer_layout, step_info
 from townlet.core.registry import Registry
 from townlet.core.rewards.stats import RunningStats
@@ -158,8 +158,9 @@ class SubprocVectorTownEnv:
         return step_info(self.buffers, self.final_obs, reset_towns)
 
     def reset(self, seed: int | None = None) -> tuple[Arrays, Info]:
-        """Start every town afresh (town ``g`` gets world seed ``seed + g``)."""
-        self._all("reset", seed)
+        """Start every town afresh (town ``g`` gets world seed ``seed + g``; a fresh
+        ``seed`` when None, drawn here so that every worker uses the same one)."""
+        self._all("reset", fresh_seed() if seed is None else int(seed))
         return self.obs, self._info([])
 
     def step(

@@ -17,7 +17,9 @@ option per row and returns:
 A town that reaches the horizon is reset at once (same step) with the next
 seed of its own seed stream; the returned ``obs`` are the new episode's
 first. The arrays are buffers reused by every step: copy what you keep.
-Town ``g`` of ``reset(seed=s)`` starts from world seed ``s + g``.
+Town ``g`` of ``reset(seed=s)`` starts from world seed ``s + g``; ``reset()``
+without a seed takes a fresh ``s`` from the operating system (so two vector
+envs built alike play different towns unless seeded).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from townlet.core.env._town import ConfigSource, Town, resolve_config, step_towns
+from townlet.core.env._town import ConfigSource, Town, fresh_seed, resolve_config, step_towns
 from townlet.core.observations.spec import ObservationSpec
 from townlet.core.registry import Registry
 from townlet.core.rewards.pipeline import RewardPipeline
@@ -163,8 +165,9 @@ class VectorTownEnv:
         return worlds  # type: ignore[return-value]
 
     def reset(self, seed: int | None = None) -> tuple[Arrays, Info]:
-        """Start every town afresh; town ``g`` gets world seed ``seed + g``."""
-        base = self.config.seed if seed is None else int(seed)
+        """Start every town afresh; town ``g`` gets world seed ``seed + g`` (a fresh
+        ``seed`` when None)."""
+        base = fresh_seed() if seed is None else int(seed)
         self._seeds = []
         b = self.buffers
         for t, town in enumerate(self.towns):

@@ -14,7 +14,7 @@ from townlet.core.telemetry.diff import (
     diff_changes,
     make_diff,
 )
-from townlet.core.telemetry.health import HubHealth, SinkHealth, TransportHealth
+from townlet.core.telemetry.health import HubHealth, PartialDelivery, SinkHealth, TransportHealth
 from townlet.core.telemetry.hub import TelemetryHub
 from townlet.core.telemetry.payloads import (
     PAYLOAD_TYPES,
@@ -37,6 +37,7 @@ __all__ = [
     "DiffError",
     "HubHealth",
     "HubWorldSource",
+    "PartialDelivery",
     "Payload",
     "SinkHealth",
     "SnapshotTracker",

@@ -15,7 +15,12 @@ from townlet.core.ports import (
     TelemetryEvent,
     TelemetrySink,
 )
-from townlet.core.telemetry.health import SinkHealth, SinkState, TransportHealth
+from townlet.core.telemetry.health import (
+    PartialDelivery,
+    SinkHealth,
+    SinkState,
+    TransportHealth,
+)
 from townlet.core.telemetry.payloads import WORLD_TYPES
 
 __all__ = ["SinkWorker"]
@@ -44,7 +49,8 @@ class SinkWorker:
     ``sink.emit_batch(events)`` when the sink has that optional method, else
     ``sink.emit`` per event. ``emit_batch`` returns None when it delivered
     every event, or how many it delivered (the rest, e.g. diffs it replaced
-    by a snapshot, count as dropped); if it raises, all count as dropped. It
+    by a snapshot, count as dropped); if it raises, all count as dropped,
+    unless it raises :class:`PartialDelivery` naming how many it delivered. It
     calls ``sink.flush()`` (optional) when the buffer has been empty for
     ``flush_interval_s``, and ``sink.stop()`` once the buffer is closed and
     drained. An exception from the sink is counted and recorded; the next
@@ -259,6 +265,13 @@ class SinkWorker:
         if isinstance(self.sink, BatchingSink):
             try:
                 taken = self.sink.emit_batch(batch)
+            except PartialDelivery as exc:  # the first events made it, then it failed
+                delivered = max(0, min(len(batch), exc.delivered))
+                cause = exc.__cause__
+                failures.append((batch[-1].tick, cause if isinstance(cause, Exception) else exc))
+                broken = any(e.kind in WORLD_TYPES for e in batch[delivered:])
+                if delivered:
+                    last_tick = batch[delivered - 1].tick
             except Exception as exc:  # isolate the sink; the run goes on
                 failures.append((batch[-1].tick, exc))
                 broken = any(e.kind in WORLD_TYPES for e in batch)

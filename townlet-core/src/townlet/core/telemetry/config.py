@@ -43,7 +43,8 @@ class TelemetryConfig(BaseModel):
         64 * 1024 * 1024,
         ge=1024,
         le=16 * 1024**3,
-        description="Most encoded bytes queued per sink (1 KiB..16 GiB); the oldest are dropped.",
+        description="Most memory held by the messages queued per sink (1 KiB..16 GiB): their "
+        "objects and JSON, about 11 times the JSON's size; the oldest are dropped.",
     )
     flush_timeout_s: float = Field(
         5.0,

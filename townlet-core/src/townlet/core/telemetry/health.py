@@ -8,9 +8,19 @@ from typing import Any, Literal
 
 from townlet.core.ports import TransportHealth
 
-__all__ = ["HubHealth", "SinkHealth", "SinkState", "TransportHealth"]
+__all__ = ["HubHealth", "PartialDelivery", "SinkHealth", "SinkState", "TransportHealth"]
 
 SinkState = Literal["starting", "running", "failed", "stopped"]
+
+
+class PartialDelivery(Exception):
+    """Raised by a sink's ``emit_batch`` that delivered the first ``delivered``
+    events of the batch and then failed: those count as delivered, the rest as
+    dropped, and the failure (chained as ``__cause__``) as an error."""
+
+    def __init__(self, delivered: int, message: str) -> None:
+        super().__init__(message)
+        self.delivered = delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +39,16 @@ class SinkHealth:
     emitted: int
     """Messages the hub offered this sink."""
     delivered: int
-    """Messages the sink's ``emit`` accepted without raising."""
+    """Messages the sink's ``emit`` accepted without raising (for a file sink:
+    written to the operating system)."""
     dropped_messages: int
     """Messages lost: buffer overflow, a failed ``emit``, a failed sink, left at stop."""
     errors: int
     """Exceptions raised by the sink (``start``, ``emit``, ``flush``, ``stop``)."""
     queue_depth: int
     queue_bytes: int
+    """Memory the queued messages hold (objects and JSON, estimated; what
+    ``buffer_bytes`` bounds)."""
     in_flight: int
     last_success_tick: int | None
     last_failure_tick: int | None

@@ -25,6 +25,7 @@ backwards (a restored snapshot), and to any sink that lost a world message.
 
 Other payloads: :meth:`publish_metrics` (``metric``), :meth:`publish_narration`
 (``narration``), :meth:`publish_training_epoch` (``training_epoch``),
+:meth:`publish_stability` (``stability``),
 :meth:`publish_health` (``health``; also every ``health_every`` ticks and once
 at stop) and :meth:`publish_payload` (a recorded payload, for replay).
 
@@ -34,7 +35,9 @@ starts: the hub's current world, and a way to ask for a full snapshot (for a
 new websocket client, a new TCP connection, a new log segment).
 
 Each sink runs behind a :class:`~townlet.core.telemetry._worker.SinkWorker`:
-a buffer bounded by ``buffer_messages`` and ``buffer_bytes`` that drops the
+a buffer bounded by ``buffer_messages`` and ``buffer_bytes`` (the memory its
+messages hold, objects and JSON, estimated by
+:class:`~townlet.core.telemetry._memory.HeldSize`) that drops the
 oldest message on overflow (counted in ``dropped_messages``), drained by the
 sink's own thread. A sink that raises is isolated: its error is counted and
 reported in :meth:`health`, and the other sinks and the run carry on.
@@ -47,6 +50,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from townlet.core.ports import TelemetryEvent, TelemetrySink, WorldBoundSink
+from townlet.core.telemetry._memory import HeldSize
 from townlet.core.telemetry._worker import SinkWorker
 from townlet.core.telemetry.diff import DiffError, apply_diff, make_diff
 from townlet.core.telemetry.health import HubHealth
@@ -100,6 +104,7 @@ class TelemetryHub:
             for label, (_, sink) in zip(_labels([n for n, _ in pairs]), pairs, strict=True)
         ]
         self._anonymizer = Anonymizer(config.privacy_salt) if config.privacy else None
+        self._held = HeldSize()
         self._world: Payload | None = None
         self._world_tick: int | None = None
         self._world_seq = 0
@@ -132,6 +137,11 @@ class TelemetryHub:
     def sink_names(self) -> list[str]:
         """Labels of the sinks, in config order."""
         return [w.name for w in self._workers]
+
+    @property
+    def sinks(self) -> list[TelemetrySink]:
+        """The sinks, in config order (for wiring a sink to its run, e.g. the observer)."""
+        return [w.sink for w in self._workers]
 
     def start(self) -> None:
         """Start every sink and its thread. A sink whose ``start`` raises is marked failed."""
@@ -256,6 +266,13 @@ class TelemetryHub:
         at = int(record.get("epoch", 0)) if tick is None else tick
         self._fan_out(make_payload("training_epoch", at, {"record": dict(record)}))
 
+    def publish_stability(self, tick: int, window: Mapping[str, Any]) -> None:
+        """Publish a stability window (``StabilityMonitor`` report's ``payload()``)."""
+        if not self._accepting():
+            return
+        self._last_tick = tick
+        self._fan_out(make_payload("stability", tick, window))
+
     def publish_health(self, tick: int | None = None) -> None:
         """Publish a ``health`` payload describing every sink now."""
         if not self._started or self._stopped is not None or not self._workers:
@@ -315,7 +332,7 @@ class TelemetryHub:
 
     def _fan_out(self, payload: Payload) -> None:
         event = TelemetryEvent(str(payload["payload_type"]), int(payload["tick"]), payload)
-        size = len(payload.encoded())
+        size = self._held.of(payload)
         for worker in self._workers:
             worker.offer(event, size)
 
@@ -335,14 +352,14 @@ class TelemetryHub:
         for worker in self._workers:
             if diff is not None and not worker.resync:
                 if part is None:
-                    part = (_event(diff), len(diff.encoded()))
+                    part = (_event(diff), self._held.of(diff))
                 worker.offer(*part)
                 continue
             if snapshot is None or (diff is not None and not worker.take_resync()):
                 worker.skip()
                 continue
             if full is None:
-                full = (_event(snapshot), len(snapshot.encoded()))
+                full = (_event(snapshot), self._held.of(snapshot))
             worker.offer(*full)
 
 

@@ -41,6 +41,7 @@ PAYLOAD_TYPES: Final = (
     "narration",
     "training_epoch",
     "health",
+    "stability",
 )
 """Every ``payload_type`` (equal to the :class:`TelemetryEvent` ``kind``)."""
 

@@ -49,7 +49,9 @@ class StdoutParams(PluginParams):
     )
     stream: Literal["stdout", "stderr"] = Field("stdout", description="Where to print.")
     narration: bool = Field(True, description="Print narration items as they come.")
-    metrics: bool = Field(True, description="Print metric payloads (e.g. daily KPIs).")
+    metrics: bool = Field(
+        True, description="Print metric payloads (e.g. daily KPIs) and stability windows."
+    )
     training: bool = Field(True, description="Print one line per training epoch.")
     health: Literal["never", "problems", "always"] = Field(
         "problems",
@@ -121,6 +123,8 @@ class StdoutSink:
             lines += [_narration_line(event.tick, n) for n in payload.get("items", ())]
         elif kind == "metric" and self.params.metrics:
             lines.append(_metric_line(event.tick, payload))
+        elif kind == "stability" and self.params.metrics:
+            lines.append(_stability_line(event.tick, payload))
         elif kind == "training_epoch" and self.params.training:
             lines.append(_training_line(payload.get("record", {})))
         elif kind == "health" and self._wants_health(payload):
@@ -202,6 +206,12 @@ def _metric_line(tick: int, payload: Mapping[str, Any]) -> str:
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
     )
     return f"[t={tick}] metrics/{payload.get('scope', 'tick')} {body}"
+
+
+def _stability_line(tick: int, payload: Mapping[str, Any]) -> str:
+    fired = [c for c in payload.get("canaries", ()) if c.get("fired")]
+    verdict = "; ".join(f"CANARY {c['name']}: {c['message']}" for c in fired) or "ok"
+    return f"[t={tick}] stability window {payload.get('window')}: {verdict}"
 
 
 _TRAINING_FIELDS = (

@@ -4,7 +4,8 @@
 with a Policy plugin (or a policy object) and writes what happened as replay
 samples (docs/training.md): every row of every step is one transition, with
 its observations, option, mask, reward, ``terminated``/``truncated``,
-``acted``, ``possessed``, the ids ``episode``/``town``/``row``/``tick``, and
+``acted``, ``possessed``, ``decided`` (the row's option took effect: a
+decision point), the ids ``episode``/``town``/``row``/``tick``, and
 ``values``/``logprobs`` when the policy reports them
 (:class:`~townlet.core.ports.ScoredPolicy`). Towns auto-reset at the
 ``horizon`` with the vector env's seed streams; every town's episode gets a
@@ -34,6 +35,7 @@ from townlet.core.env.vector import VectorTownEnv
 from townlet.core.ports import OPTIONS, Policy, ScoredPolicy
 from townlet.core.registry import Registry
 from townlet.core.training._rollout import AgentReturns, EpisodeEnds, PolicyDriver
+from townlet.core.training.decisions import deciding_rows
 from townlet.core.training.replay_format import append_to_manifest, read_manifest, write_sample
 from townlet.core.training.replay_meta import (
     MANIFEST_NAME,
@@ -74,7 +76,8 @@ class _Buffer:
             for c in venv.spec.components
         }
         flat = dict(REQUIRED_ARRAYS)
-        ids = ("episode", "town", "row", "tick", *(("values", "logprobs") if scored else ()))
+        ids: tuple[str, ...] = ("decided", "episode", "town", "row", "tick")
+        ids += ("values", "logprobs") if scored else ()
         flat.update({name: OPTIONAL_ARRAYS[name] for name in ids})
         self.arrays.update({n: np.zeros((ticks, rows), d) for n, d in flat.items()})
         self.arrays["masks"] = np.zeros((ticks, rows, len(OPTIONS)), bool)
@@ -191,6 +194,7 @@ class _Run:
             a["masks"][k] = venv.buffers["action_mask"]
             a["tick"][k] = np.repeat([w.tick for w in worlds], venv.slots)
             a["episode"][k] = np.repeat([e.id for e in self.episodes], venv.slots)
+            a["decided"][k] = deciding_rows(venv)
             if self.scored:
                 scorer: ScoredPolicy = self.driver.policies[0]  # type: ignore[assignment]
                 actions, a["values"][k], a["logprobs"][k] = scorer.act_scored(TownRows(worlds))

@@ -19,7 +19,7 @@ freedom; with one episode, over its agents.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -28,9 +28,10 @@ from townlet.core.config.models import TownletConfig
 from townlet.core.env.vector import VectorTownEnv
 from townlet.core.registry import Registry
 from townlet.core.training._rollout import EPISODE_KPIS, AgentReturns, EpisodeEnds, PolicyDriver
+from townlet.core.training.backends import BACKENDS, load_ray_backend
 from townlet.core.training.dto import EvaluationReport
 
-__all__ = ["KPI_NAMES", "evaluate", "mean_ci95"]
+__all__ = ["KPI_NAMES", "EpisodeOutcome", "evaluate", "evaluate_batches", "mean_ci95"]
 
 KPI_NAMES: Final = EPISODE_KPIS
 """KPIs of an evaluation report, each averaged over episodes."""
@@ -73,6 +74,10 @@ def mean_ci95(groups: list[list[float]]) -> tuple[float, tuple[float, float]]:
     return mean, (mean - half, mean + half)
 
 
+EpisodeOutcome = tuple[list[float], dict[str, float]]
+"""One episode's per-agent returns and its KPIs."""
+
+
 def evaluate(
     config: TownletConfig,
     policy: str,
@@ -83,11 +88,15 @@ def evaluate(
     towns: int | None = None,
     registry: Registry | None = None,
     ticks: int | None = None,
+    backend: str = "local",
 ) -> EvaluationReport:
     """Evaluate the Policy plugin ``policy`` (with ``policy_params``) on ``config``.
 
     ``towns``: episodes run side by side (default: all, at most 8); ``ticks``:
     episode length (default: one sim day). See the module docstring.
+    ``backend="ray"`` spreads the batches of ``towns`` episodes over the Ray
+    workers of ``training.ray`` (townlet-strategies[ray]); every batch runs as
+    it would here, so the report is the same.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1 (got {episodes})")
@@ -96,26 +105,22 @@ def evaluate(
     width = min(towns if towns is not None else 8, episodes)
     if length < 1 or width < 1:
         raise ValueError(f"ticks and towns must be >= 1 (got {length}, {width})")
-    venv = VectorTownEnv(width, config, horizon=length, registry=registry)
-    driver = PolicyDriver.build(registry, policy, policy_params, width)
-    probe = EpisodeEnds.attach(venv)
-    returns = AgentReturns(venv.num_rows, venv.slots)
-    by_episode: list[list[float]] = []
-    kpis: list[dict[str, float]] = []
-    for first in range(0, episodes, width):
-        _, info = venv.reset(seed=seed + first)
-        worlds = venv.worlds
-        driver.reset(worlds)
-        for t in range(width):
-            returns.start(t, info["alive"])
-        for _ in range(length):
-            worlds = venv.worlds
-            _, rewards, terminated, _, info = venv.step(driver.act(worlds))
-            returns.step(rewards, info["acted"], terminated, info["spawned"])
-        for t in range(min(width, episodes - first)):
-            by_episode.append(returns.finish(t))
-            kpis.append(probe.pop(worlds[t]))
-    venv.close()
+    firsts = list(range(0, episodes, width))
+    if backend == "ray":
+        ray_backend = load_ray_backend("townlet evaluate --backend ray")
+        outcomes: list[EpisodeOutcome] = ray_backend.evaluate_batches(
+            config, policy, policy_params, firsts=firsts, episodes=episodes, seed=seed,
+            width=width, length=length,
+        )  # fmt: skip
+    elif backend == "local":
+        outcomes = evaluate_batches(
+            config, policy, policy_params, firsts=firsts, episodes=episodes, seed=seed,
+            width=width, length=length, registry=registry,
+        )  # fmt: skip
+    else:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+    by_episode = [returns for returns, _ in outcomes]
+    kpis = [k for _, k in outcomes]
     mean, ci = mean_ci95(by_episode)
     return EvaluationReport(
         policy=policy,
@@ -129,3 +134,44 @@ def evaluate(
         episode_returns=tuple(float(np.mean(g)) if g else 0.0 for g in by_episode),
         kpis={k: float(np.mean([e[k] for e in kpis])) for k in KPI_NAMES},
     )
+
+
+def evaluate_batches(
+    config: TownletConfig,
+    policy: str,
+    policy_params: Mapping[str, Any] | None,
+    *,
+    firsts: Sequence[int],
+    episodes: int,
+    seed: int,
+    width: int,
+    length: int,
+    registry: Registry | None = None,
+) -> list[EpisodeOutcome]:
+    """Run the batch of ``width`` episodes starting at each episode index in ``firsts``
+    (episode ``e`` on world seed ``seed + e``; episodes past ``episodes`` are run but not
+    kept) for ``length`` ticks; every kept episode's outcome, in order.
+
+    A batch depends on nothing but its first episode (with ``rewards.normalise``
+    off), so batches may run anywhere: the Ray backend runs them on its workers.
+    """
+    registry = registry or Registry()
+    venv = VectorTownEnv(width, config, horizon=length, registry=registry)
+    driver = PolicyDriver.build(registry, policy, policy_params, width)
+    probe = EpisodeEnds.attach(venv)
+    returns = AgentReturns(venv.num_rows, venv.slots)
+    out: list[EpisodeOutcome] = []
+    for first in firsts:
+        _, info = venv.reset(seed=seed + first)
+        worlds = venv.worlds
+        driver.reset(worlds)
+        for t in range(width):
+            returns.start(t, info["alive"])
+        for _ in range(length):
+            worlds = venv.worlds
+            _, rewards, terminated, _, info = venv.step(driver.act(worlds))
+            returns.step(rewards, info["acted"], terminated, info["spawned"])
+        for t in range(min(width, episodes - first)):
+            out.append((returns.finish(t), probe.pop(worlds[t])))
+    venv.close()
+    return out

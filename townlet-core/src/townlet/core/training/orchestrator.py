@@ -49,9 +49,11 @@ def resolve_strategy(config: TownletConfig, registry: Registry) -> str:
     (naming townlet-strategies) when none is installed, the registry's error for an unknown one."""
     installed = sorted(i.name for i in registry.infos("training_strategies") if not i.disabled)
     if not installed:
+        hint = registry.dist_hint(
+            "townlet-strategies", "The built-in ones (ppo, bc, anneal)", plural=True
+        )
         raise NoStrategyError(
-            "No training strategy is installed. Install the built-in ones (ppo, bc, anneal) "
-            "with: pip install townlet-strategies — or a third-party strategy package."
+            f"No training strategy is available. {hint} Or install a third-party strategy package."
         )
     name = config.training.strategy
     if name is None:
@@ -110,6 +112,13 @@ def train(
     training = config.training.model_copy(update={"strategy": name})
     config = config.model_copy(update={"training": training})
     strategy = registry.build("training_strategies", name, config.training.params)
+    backends = getattr(strategy, "backends", ("local",))
+    if config.training.backend not in backends:
+        raise TownletError(
+            f"training strategy {name!r} does not run on training.backend "
+            f"{config.training.backend!r} (it supports: {', '.join(backends)}); set "
+            "training.backend: local"
+        )
     if output is not None:
         run_dir = output
         if resume_from is None and (run_dir / EPOCH_LOG).exists():

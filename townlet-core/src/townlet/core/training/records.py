@@ -8,8 +8,9 @@ superset of the one before:
 
 - **1.0**: optimisation statistics of the epoch;
 - **1.1**: + per-epoch rollout metrics (queue conflicts, rollout ticks);
-- **1.2**: + the scripted→learned anneal state, promotion progress and the
-  curriculum stage (each optional, so older 1.2 logs still read).
+- **1.2**: + the scripted→learned anneal state, promotion progress, the
+  curriculum stage and Ray worker restarts (each optional, so older 1.2 logs
+  still read).
 
 Unknown keys are errors (a typo is caught, not ignored). Losses follow the
 PPO paper's names: ``loss_total = loss_policy + vf_coef·loss_value −
@@ -146,6 +147,12 @@ class TrainingRecordV1_2(TrainingRecordV1_1):
         None,
         description="Mean undiscounted return of the agent-episodes that ended this epoch; "
         "null when none ended.",
+    )
+    worker_restarts: int = Field(
+        0,
+        ge=0,
+        description="Rollout workers replaced this epoch (Ray backend); each one's share of the "
+        "batch was collected again, so the epoch trained on the planned batch (≥ 0).",
     )
 
 

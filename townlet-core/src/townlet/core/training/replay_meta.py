@@ -51,6 +51,7 @@ REQUIRED_ARRAYS: Final = {
 }
 """Arrays every sample holds besides ``obs.<component>`` and ``masks``, with their dtypes."""
 OPTIONAL_ARRAYS: Final = {
+    "decided": "bool",
     "values": "float32",
     "logprobs": "float32",
     "episode": "int64",

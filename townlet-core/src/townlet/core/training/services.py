@@ -1,14 +1,15 @@
 """The services a training context offers: rollout capture, replay, evaluation, promotion.
 
-Capture and evaluation are imported and built on first use, so a strategy
-pays only for what it touches.
+Capture, evaluation and promotion are imported and built on first use, so a
+strategy pays only for what it touches.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from townlet.core.config.models import TownletConfig
 from townlet.core.errors import TownletError
@@ -19,8 +20,9 @@ from townlet.core.training.replay import ReplayDataset
 if TYPE_CHECKING:
     from townlet.core.training.capture import RolloutCapture
     from townlet.core.training.dto import EvaluationReport
+    from townlet.core.training.promotion import PromotionParams, PromotionService
 
-__all__ = ["PromotionUnavailable", "ReplayService", "TrainingServices"]
+__all__ = ["ReplayService", "TrainingServices"]
 
 
 class ReplayService:
@@ -59,16 +61,6 @@ class ReplayService:
         )
 
 
-class PromotionUnavailable:
-    """Stands in for the promotion service, which is not built yet: every call raises."""
-
-    def __getattr__(self, name: str) -> NoReturn:
-        raise TownletError(
-            "policy promotion (candidate vs release on fixed-seed evaluations) is not "
-            "available yet: it arrives with the BC and anneal strategies"
-        )
-
-
 class TrainingServices:
     """The services bundle of a :class:`~townlet.core.training.context.TrainingContext`.
 
@@ -76,14 +68,13 @@ class TrainingServices:
     - :attr:`replay`: a :class:`ReplayService` for the configured replay data;
     - :attr:`evaluation`: ``evaluate(policy, policy_params, *, episodes, seed,
       towns=None, ticks=None) -> EvaluationReport`` on the config;
-    - :attr:`promotion`: not available yet (raises a clear error when used).
+    - :meth:`promotion`: a promotion service on the config keeping the given history.
     """
 
     def __init__(self, config: TownletConfig, registry: Registry, spec: ObservationSpec) -> None:
         self.config = config
         self.registry = registry
         self.replay = ReplayService(config, spec)
-        self.promotion: Any = PromotionUnavailable()
 
     @functools.cached_property
     def capture(self) -> RolloutCapture:
@@ -98,3 +89,14 @@ class TrainingServices:
         from townlet.core.training.evaluate import evaluate
 
         return functools.partial(evaluate, self.config, registry=self.registry)
+
+    def promotion(
+        self, history: Path | None = None, params: PromotionParams | None = None
+    ) -> PromotionService:
+        """A :class:`~townlet.core.training.promotion.PromotionService` on the config,
+        keeping ``history`` (default: ``promotion/history.jsonl``)."""
+        from townlet.core.training.promotion import DEFAULT_HISTORY, PromotionService
+
+        return PromotionService(
+            self.config, history or DEFAULT_HISTORY, params=params, registry=self.registry
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -71,19 +71,31 @@ class NeedsConfig(ConfigModel):
         return self
 
 
+MONEY_MAX: Final = 1_000_000.0
+"""Largest price, rent or starting money: 1.0 money is about a meal, and wallets count
+thousandths in 64-bit integers, which far larger amounts would overflow."""
+
+
 class EconomyConfig(ConfigModel):
     """Prices, stock, rent and starting money (1.0 money ≈ a basic meal)."""
 
     prices: dict[Item, float] = Field(
         default_factory=lambda: _prices(meal=1.0, raw_food=0.4, clean_clothes=2.0),
-        description="Base price of each item.",
+        description="Base price of each item (> 0, at most 1000000).",
     )
     stock: dict[str, dict[Item, int]] = Field(
         default_factory=lambda: {"cafe": _stock(meal=40), "grocer": _stock(raw_food=60)},
         description="Daily stock per shop place id; restocked at midnight.",
     )
-    rent: float = Field(2.0, ge=0, description="Rent charged to every citizen at midnight.")
-    starting_money: float = Field(8.0, ge=0, description="Wallet of an initial citizen.")
+    rent: float = Field(
+        2.0,
+        ge=0,
+        le=MONEY_MAX,
+        description="Rent charged to every citizen at midnight (0..1000000).",
+    )
+    starting_money: float = Field(
+        8.0, ge=0, le=MONEY_MAX, description="Wallet of an initial citizen (0..1000000)."
+    )
     cold_meal_markup: float = Field(
         0.1, ge=0, le=1, description="Fractional price rise of meals while the weather is cold."
     )
@@ -92,8 +104,10 @@ class EconomyConfig(ConfigModel):
     @classmethod
     def _positive_prices(cls, value: dict[str, float]) -> dict[str, float]:
         for item, price in value.items():
-            if price <= 0:
-                raise ValueError(f"price of {item} must be > 0 (got {price})")
+            if not 0 < price <= MONEY_MAX:
+                raise ValueError(
+                    f"price of {item} must be > 0 and <= {MONEY_MAX:,.0f} (got {price})"
+                )
         return value
 
 
@@ -239,8 +253,25 @@ class PerturbationKind(ConfigModel):
     probability_per_day: float = Field(0.0, ge=0, le=24, description="Expected starts per day.")
     min_ticks: int = Field(50, ge=1, description="Shortest duration.")
     max_ticks: int = Field(200, ge=1, description="Longest duration.")
-    min_magnitude: float = Field(1.5, ge=0, description="Smallest magnitude (price factor).")
-    max_magnitude: float = Field(2.5, ge=0, description="Largest magnitude (price factor).")
+    min_magnitude: float = Field(
+        1.5, ge=0, le=100, description="Smallest magnitude (price factor, 0..100)."
+    )
+    max_magnitude: float = Field(
+        2.5, ge=0, le=100, description="Largest magnitude (price factor, 0..100)."
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> PerturbationKind:
+        if self.min_ticks > self.max_ticks:
+            raise ValueError(
+                f"min_ticks ({self.min_ticks}) must not exceed max_ticks ({self.max_ticks})"
+            )
+        if self.min_magnitude > self.max_magnitude:
+            raise ValueError(
+                f"min_magnitude ({self.min_magnitude}) must not exceed "
+                f"max_magnitude ({self.max_magnitude})"
+            )
+        return self
 
 
 class PerturbationsConfig(ConfigModel):

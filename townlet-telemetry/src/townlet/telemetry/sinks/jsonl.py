@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, ClassVar, Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, Field, model_validator
 
 from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import (
+    PartialDelivery,
     TrackingWorldSource,
     TransportHealth,
     WorldSource,
@@ -20,10 +20,9 @@ from townlet.core.telemetry import (
     encode_payload,
 )
 from townlet.core.telemetry.payloads import WORLD_TYPES
+from townlet.telemetry.sinks._segment import SegmentFile
 
 __all__ = ["JsonlParams", "JsonlSink"]
-
-_BUFFER = 1024 * 1024
 
 
 class JsonlParams(PluginParams):
@@ -60,13 +59,6 @@ class JsonlParams(PluginParams):
         description="Rotated segments to keep, the oldest deleted first (1..1000000; "
         "default: keep all).",
     )
-    flush_interval_s: float = Field(
-        1.0,
-        ge=0,
-        le=3600,
-        description="While busy, flush to disk at most this often (0..3600 s); the hub "
-        "also flushes whenever the sink goes idle.",
-    )
 
     @model_validator(mode="after")
     def _keep_needs_rotation(self) -> Self:
@@ -85,6 +77,17 @@ class JsonlSink:
     ``world_snapshot``, so each file can be read, validated or replayed alone:
     a full segment ends at the next world message, which opens the next
     segment as a full snapshot (the hub sends one when the sink asks).
+
+    Each batch the hub hands over is written to the operating system in one
+    go before :meth:`emit_batch` returns (see
+    :class:`~townlet.telemetry.sinks._segment.SegmentFile`): a message counts
+    as delivered only once its line is in the file, and the file always ends
+    with a whole line (and, gzipped, with a whole gzip stream). A failed write
+    (a full disk, a file size limit, the file or its directory deleted) is
+    reported through the hub's health as an error, its messages count as
+    dropped and nothing of them stays in the file; the next batch opens the
+    file again (creating its directory if it is gone) and its world stream
+    restarts with a full snapshot.
     """
 
     Params: ClassVar[type[BaseModel]] = JsonlParams
@@ -99,18 +102,22 @@ class JsonlSink:
         name = path.name.removesuffix(".gz")
         stem, dot, ext = name.rpartition(".")
         self._stem, self._ext = (stem, dot + ext) if stem else (name, "")
-        self._fh: IO[bytes] | None = None
-        self._raw: IO[bytes] | None = None
-        self._zip: gzip.GzipFile | None = None
+        self._segment: SegmentFile | None = None
+        self._pending: list[bytes] = []
+        """Lines of the batch in hand, not yet written."""
+        self._delivered = 0
+        """Messages of the batch in hand whose lines are written."""
         self._world: WorldSource = TrackingWorldSource()
         self._has_world = False
         """The live segment holds world messages (so the next must start whole)."""
         self._rotation_due = False
+        self._whole_due = False
+        """A write failed: the file's world stream must go on with a full snapshot."""
         self._asked = False
         self._opened_at = 0.0
-        self._last_flush = 0.0
         self._segment_bytes = 0
         self._segments = 0
+        self._write_errors = 0
         self._last_error: str | None = None
 
     # -- segments --------------------------------------------------------------
@@ -131,32 +138,17 @@ class JsonlSink:
         return [p for _, p in sorted(found)]
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Big buffers: a write that reaches the OS (or zlib) releases the GIL, and
-        # getting it back from a busy tick loop takes a switch interval.
-        raw = self.path.open("ab", buffering=_BUFFER)  # never truncate a half-rotated segment
-        self._raw = raw
-        if self.params.gzip:
-            zipped = gzip.GzipFile(
-                fileobj=raw, mode="wb", compresslevel=self.params.gzip_level, mtime=0
-            )
-            self._zip = zipped
-            self._fh = io.BufferedWriter(zipped, buffer_size=_BUFFER)
-        else:
-            self._fh = raw
-        self._opened_at = self._last_flush = time.monotonic()
-        self._segment_bytes = 0
-        self._has_world = self._rotation_due = self._asked = False
-        self._segments += 1
+        """Open ``path`` for appending (never truncate a half-rotated segment)."""
+        level = self.params.gzip_level if self.params.gzip else None
+        self._segment = SegmentFile(self.path, gzip_level=level)
 
     def _close(self) -> None:
-        fh, zipped, raw = self._fh, self._zip, self._raw
-        self._fh = self._zip = self._raw = None
-        for stream in (fh, zipped, raw):  # outermost first: each flushes into the next
-            if stream is not None and not stream.closed:
-                stream.close()
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.close()
 
     def _rotate(self) -> None:
+        self._commit()
         self._close()
         if self.path.exists() and self.path.stat().st_size > 0:
             existing = self.rotated_segments()
@@ -166,6 +158,19 @@ class JsonlSink:
                 for old in self.rotated_segments()[: -self.params.keep]:
                     old.unlink(missing_ok=True)
         self._open()
+        self._opened_at = time.monotonic()
+        self._segment_bytes = 0
+        self._has_world = self._rotation_due = self._whole_due = self._asked = False
+        self._segments += 1
+
+    def _commit(self) -> None:
+        """Write the pending lines (all or none; ``OSError`` when none)."""
+        if not self._pending:
+            return
+        assert self._segment is not None
+        self._segment.append(b"".join(self._pending))
+        self._delivered += len(self._pending)
+        self._pending.clear()
 
     # -- sink protocol -----------------------------------------------------------
 
@@ -178,60 +183,87 @@ class JsonlSink:
         self._rotate()
 
     def emit(self, event: TelemetryEvent) -> None:
-        """Append the event's payload as one line; rotate and flush as configured."""
-        if self._fh is None:
-            self._open()
-        line: bytes | None = None
-        if event.kind in WORLD_TYPES:
-            self._world.observe(event)
-            if self._rotation_due:  # the next segment must start with the whole world
-                kind = event.kind
-                whole = event.payload if kind == "world_snapshot" else self._world.snapshot_now()
-                if whole is not None:
-                    self._rotate()
-                    line = encode_payload(whole)
-                elif not self._asked:
-                    self._world.request_snapshot()
-                    self._asked = True
-            self._has_world = True
-        self._write(encode_event(event) if line is None else line)
-        p = self.params
-        now = time.monotonic()
-        if not self._rotation_due and (
-            (p.rotate_bytes is not None and self._segment_bytes >= p.rotate_bytes)
-            or (p.rotate_seconds is not None and now - self._opened_at >= p.rotate_seconds)
-        ):
-            if self._has_world:
-                self._rotation_due = True  # at the next world message
-            else:
-                self._rotate()
-        elif now - self._last_flush >= p.flush_interval_s:
-            self.flush()
+        """Write the event's payload as one line (raises when the write fails)."""
+        self.emit_batch([event])
 
-    def _write(self, line: bytes) -> None:
-        assert self._fh is not None
+    def emit_batch(self, events: Sequence[TelemetryEvent]) -> int:
+        """Write the payloads as lines, rotating as configured; return how many were written.
+
+        A world diff that cannot follow in the file (after a failed write,
+        until the full snapshot asked for arrives) is left out. A failed write
+        raises :class:`~townlet.core.telemetry.PartialDelivery` with the count
+        of messages written before it.
+        """
+        self._delivered = 0
         try:
-            self._fh.write(line + b"\n")
+            for event in events:
+                if self._segment is None:
+                    self._open()
+                line = self._line(event)
+                if line is not None:
+                    self._pending.append(line + b"\n")
+                    self._segment_bytes += len(line) + 1
+                self._rotate_if_due()
+            self._commit()
         except OSError as exc:
+            self._pending.clear()
+            self._close()
+            self._whole_due = True
+            self._write_errors += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
-            raise
-        self._segment_bytes += len(line) + 1
+            raise PartialDelivery(self._delivered, f"writing {self.path}: {exc}") from exc
+        return self._delivered
 
-    def flush(self) -> None:
-        """Push buffered lines to the operating system (through gzip, if on)."""
-        for stream in (self._fh, self._zip, self._raw):
-            if stream is not None:
-                stream.flush()
-        self._last_flush = time.monotonic()
+    def _line(self, event: TelemetryEvent) -> bytes | None:
+        """The event's line; for world messages, open a due segment with the whole world."""
+        if event.kind not in WORLD_TYPES:
+            return encode_event(event)
+        self._world.observe(event)
+        if not (self._rotation_due or self._whole_due):
+            self._has_world = True
+            return encode_event(event)
+        whole = event.payload if event.kind == "world_snapshot" else self._world.snapshot_now()
+        if whole is None:
+            if not self._asked:  # the hub sends the world whole with the next message
+                self._world.request_snapshot()
+                self._asked = True
+            if self._whole_due:
+                return None  # a diff cannot follow a gap in the file
+            self._has_world = True
+            return encode_event(event)  # it still belongs to the full segment
+        if self._rotation_due:
+            self._rotate()
+        self._whole_due = self._asked = False
+        self._has_world = True
+        return encode_event(event) if whole is event.payload else encode_payload(whole)
+
+    def _rotate_if_due(self) -> None:
+        p = self.params
+        if self._rotation_due or not (
+            (p.rotate_bytes is not None and self._segment_bytes >= p.rotate_bytes)
+            or (
+                p.rotate_seconds is not None
+                and time.monotonic() - self._opened_at >= p.rotate_seconds
+            )
+        ):
+            return
+        if self._has_world:
+            self._rotation_due = True  # at the next world message
+        else:
+            self._rotate()
 
     def stop(self) -> None:
-        """Flush and close the live segment. Idempotent."""
+        """Close the live segment (every line is already written). Idempotent."""
         self._close()
 
     def health(self) -> TransportHealth:
-        """Open or not, the live file, segments written."""
+        """Open or not, the live file, segments started, failed writes."""
         return TransportHealth(
-            connected=self._fh is not None,
+            connected=self._segment is not None,
             last_error=self._last_error,
-            detail={"path": str(self.path), "segments": self._segments},
+            detail={
+                "path": str(self.path),
+                "segments": self._segments,
+                "write_errors": self._write_errors,
+            },
         )

@@ -1,16 +1,26 @@
-"""The ``websocket`` sink: an observer server any number of clients can subscribe to."""
+"""The ``websocket`` sink: an observer server any number of clients can subscribe to.
+
+Besides the stream it serves the observer page over HTTP on the same port
+(``http://127.0.0.1:8765/``) and relays what the page asks of the run it is
+bound to (:mod:`townlet.telemetry.observer.controls`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import json
+import sys
 import threading
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from townlet.core.ports import PluginParams, TelemetryEvent
 from townlet.core.telemetry import (
@@ -21,8 +31,29 @@ from townlet.core.telemetry import (
     encode_payload,
 )
 from townlet.core.telemetry.payloads import WORLD_TYPES
+from townlet.telemetry.observer.assets import forbidden, http_response
+from townlet.telemetry.observer.controls import ObserverControls
 
-__all__ = ["WebsocketParams", "WebsocketSink"]
+__all__ = ["CONSOLE_IN_FLIGHT", "WebsocketParams", "WebsocketSink", "is_loopback"]
+
+CONSOLE_IN_FLIGHT = 8
+"""Console requests one client may have waiting for the town; more are answered ``busy``."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``127.0.0.1``, ``::1``, ``localhost``)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _host_name(host_header: str) -> str:
+    """The host in a ``Host`` header value (``[::1]:8765`` -> ``::1``; "" if unreadable)."""
+    try:
+        return urlsplit(f"//{host_header}").hostname or ""
+    except ValueError:
+        return ""
 
 
 class WebsocketParams(PluginParams):
@@ -31,7 +62,16 @@ class WebsocketParams(PluginParams):
     host: str = Field(
         "127.0.0.1",
         min_length=1,
-        description="Address to listen on; loopback by default (other hosts cannot connect).",
+        description="Address to listen on; loopback by default (other hosts cannot connect). "
+        "Any other address needs allow_remote.",
+    )
+    allow_remote: bool = Field(
+        False,
+        description="Allow a non-loopback host: other machines can then watch the town "
+        "(the stream and page have no authentication; console commands still need tokens).",
+    )
+    serve_page: bool = Field(
+        True, description="Serve the observer page over HTTP on the same port (GET /)."
     )
     port: int = Field(8765, ge=0, le=65535, description="Port (0..65535; 0 picks a free one).")
     max_clients: int = Field(
@@ -48,6 +88,15 @@ class WebsocketParams(PluginParams):
         10.0, gt=0, le=120, description="Seconds to wait for the server to listen (0..120]."
     )
 
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> WebsocketParams:
+        if not self.allow_remote and not is_loopback(self.host):
+            raise ValueError(
+                f"host {self.host!r} is not a loopback address; set allow_remote: true to let "
+                "other machines watch (the stream has no authentication)"
+            )
+        return self
+
 
 class _Client:
     """One subscriber: its connection, its bounded outbox, where its world stands."""
@@ -60,6 +109,10 @@ class _Client:
         self.based_seq: int | None = None
         """``seq`` of the hub's world it was sent out of band: older world messages are
         skipped (the hub's world can be ahead of this sink's place in the stream)."""
+        self.inspecting: str | None = None
+        """The agent whose policy decisions this client follows."""
+        self.console_waiting = 0
+        """Console requests sent and not yet answered."""
 
     def wants(self, event: TelemetryEvent) -> bool:
         """Whether a message is for this client now."""
@@ -84,6 +137,11 @@ class WebsocketSink:
     is bounded: when it overflows, its queue is replaced by a fresh snapshot
     (counted in ``client_resyncs``). ``emit`` only hands the message to the
     server's event loop, so a slow client never holds up the hub.
+
+    Plain HTTP requests on the same port get the observer page
+    (:mod:`townlet.telemetry.observer`); a run or replay that binds
+    :class:`~townlet.telemetry.observer.controls.ObserverControls` lets the
+    page change the speed, send console requests, inspect the policy or seek.
     """
 
     Params: ClassVar[type[BaseModel]] = WebsocketParams
@@ -99,10 +157,21 @@ class WebsocketSink:
         self._served = 0
         self._refused = 0
         self._resyncs = 0
+        self._requests_refused = 0
         self._pending = threading.BoundedSemaphore(1000)  # batches handed over, not yet run
         self._last_error: str | None = None
+        self._controls: ObserverControls | None = None
+        self._watched: frozenset[str] = frozenset()
+        self._tasks: set[asyncio.Future[None]] = set()  # console requests being answered
         self.address: tuple[str, int] | None = None
         """``(host, port)`` the server listens on, once started."""
+
+    @property
+    def url(self) -> str:
+        """The observer page's address (``http://host:port/``), once started."""
+        host, port = self.address or (self.params.host, self.params.port)
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}/"
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -133,17 +202,61 @@ class WebsocketSink:
             raise TimeoutError(f"websocket server did not start in {self.params.start_timeout_s} s")
         if failure:
             raise failure[0]
+        if not is_loopback(self.params.host):
+            print(
+                f"websocket: serving {self.url} beyond this machine (allow_remote is set); "
+                "anyone who can reach it can watch the town",
+                file=sys.stderr,
+            )
 
     async def _listen(self) -> None:
         self._server = await serve(
-            self._handle, self.params.host, self.params.port, max_size=2**16, compression=None
+            self._handle,
+            self.params.host,
+            self.params.port,
+            max_size=2**16,
+            compression=None,
+            process_request=self._http,
         )
         sockname = next(iter(self._server.sockets)).getsockname()
         self.address = (str(sockname[0]), int(sockname[1]))
 
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            self._requests_refused += 1
+            return forbidden(refusal)
+        if not self.params.serve_page:
+            return None
+        controls = self._controls
+        return http_response(request, lambda: controls.town if controls is not None else None)
+
+    def _refusal(self, request: Request) -> str | None:
+        """Why ``request`` is refused, or None.
+
+        Browsers let any web site open a websocket to 127.0.0.1, and a DNS
+        rebinding site can even fetch from it under its own name: so a
+        loopback server answers only requests addressed to a loopback name,
+        and a websocket handshake that carries an ``Origin`` (every browser
+        sends one) must come from a page this server served.
+        """
+        host = request.headers.get("Host", "")
+        if not self.params.allow_remote and not is_loopback(_host_name(host)):
+            return f"this observer answers only on loopback addresses (Host: {host!r})"
+        origin = request.headers.get("Origin")
+        if origin is not None and request.headers.get("Upgrade", "").lower() == "websocket":
+            try:
+                same = urlsplit(origin).netloc.lower() == host.lower()
+            except ValueError:
+                same = False
+            if not same:
+                return f"the stream serves only pages from {host!r} (Origin: {origin!r})"
+        return None
+
     def stop(self) -> None:
-        """Let clients take what is queued for them (up to 1 s), then close every
-        connection (1001 going away) and the server. Idempotent."""
+        """Tell observer pages the stream ends (``{"type": "end"}``), let clients take
+        what is queued for them (up to 1 s), then close every connection (1001 going
+        away) and the server. Idempotent."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or loop.is_closed():
             return
@@ -157,6 +270,11 @@ class WebsocketSink:
         self._server = None
 
     async def _shutdown(self) -> None:
+        if self._controls is not None:  # pages say the run ended instead of reconnecting
+            ended = {"live": "the run has ended", "replay": "the replay has stopped"}
+            text = json.dumps({"type": "end", "message": ended[self._controls.mode]})
+            for client in list(self._clients):
+                self._put(client, text)
         for _ in range(100):  # up to 1 s for clients to receive what is queued for them
             if all(c.outbox.empty() for c in self._clients):
                 break
@@ -170,6 +288,46 @@ class WebsocketSink:
     def bind_world(self, source: WorldSource) -> None:
         """Take the hub's world for new clients instead of following every diff."""
         self._world = source
+
+    # -- the observer page's controls -------------------------------------------------
+
+    def bind_observer(self, controls: ObserverControls) -> None:
+        """Offer ``controls`` to observer pages (before or after :meth:`start`)."""
+        self._controls = controls
+        if controls.pacer is not None:
+            controls.pacer.listeners.append(
+                lambda speed: self.post({"type": "speed", "speed": speed})
+            )
+
+    def watched_agents(self) -> frozenset[str]:
+        """Agents some client follows in the policy inspector (thread-safe)."""
+        return self._watched
+
+    def post(self, message: Mapping[str, Any], *, agent: str | None = None) -> None:
+        """Send a non-payload message to every client (or to those inspecting ``agent``);
+        from any thread, never waiting. Dropped when the server is not running."""
+        loop = self._loop
+        if loop is None or self._server is None or loop.is_closed():
+            return
+        text = json.dumps(message, allow_nan=False, default=str)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._post, text, agent)
+
+    def _post(self, text: str, agent: str | None) -> None:
+        for client in list(self._clients):
+            if agent is None or client.inspecting == agent:
+                self._put(client, text)
+
+    def _put(self, client: _Client, text: str) -> None:
+        try:
+            client.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            self._rebase(client, clear=True)
+            self._resyncs += 1
+            client.outbox.put_nowait(text)
+
+    def _rewatch(self) -> None:
+        self._watched = frozenset(c.inspecting for c in self._clients if c.inspecting)
 
     def emit(self, event: TelemetryEvent) -> None:
         """Hand one payload to the event loop (see :meth:`emit_batch`)."""
@@ -217,6 +375,8 @@ class WebsocketSink:
             await connection.close(1013, "too many observers")
             return
         client = _Client(connection, self.params.client_queue)
+        if self._controls is not None:
+            client.outbox.put_nowait(json.dumps(self._controls.hello()))
         self._rebase(client, clear=False)
         self._clients.add(client)
         self._served += 1
@@ -226,6 +386,7 @@ class WebsocketSink:
             await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._clients.discard(client)
+            self._rewatch()
             sender.cancel()
             reader.cancel()
 
@@ -237,17 +398,82 @@ class WebsocketSink:
             pass
 
     async def _read(self, client: _Client) -> None:
-        """Answer ``{"type": "snapshot"}``; ignore anything else a client sends."""
+        """Answer ``{"type": "snapshot"}`` and the page's control messages
+        (:mod:`~townlet.telemetry.observer.controls`); ignore anything else."""
         try:
             async for message in client.connection:
                 try:
-                    wants = json.loads(message).get("type") == "snapshot"
-                except (ValueError, AttributeError):
+                    request = json.loads(message)
+                except (ValueError, RecursionError):
                     continue
-                if wants:
+                if not isinstance(request, dict):
+                    continue
+                kind = request.get("type")
+                if kind == "snapshot":
                     self._rebase(client, clear=True)
+                elif self._controls is not None:
+                    await self._control(client, self._controls, kind, request)
         except ConnectionClosed:
             pass
+
+    async def _control(
+        self, client: _Client, controls: ObserverControls, kind: Any, request: dict[str, Any]
+    ) -> None:
+        def refuse(why: str) -> None:
+            self._put(client, json.dumps({"type": "error", "request": str(kind), "message": why}))
+
+        if kind == "speed":
+            if controls.pacer is None:
+                return refuse("this stream's speed cannot be changed")
+            try:
+                controls.pacer.set_speed(request.get("speed"))
+            except ValueError as exc:
+                refuse(str(exc))
+        elif kind == "console":
+            run = controls.console
+            if run is None:
+                return refuse("no console on this stream")
+            raw = {k: request[k] for k in ("cmd_id", "token", "command", "args") if k in request}
+            if client.console_waiting >= CONSOLE_IN_FLIGHT:
+                busy = {
+                    "type": "console_result",
+                    "cmd_id": str(raw.get("cmd_id", ""))[:128],
+                    "ok": False,
+                    "code": "busy",
+                    "message": f"{CONSOLE_IN_FLIGHT} console requests are already waiting "
+                    "for the town",
+                    "data": {},
+                }
+                self._put(client, json.dumps(busy))
+                return None
+            client.console_waiting += 1
+            loop = asyncio.get_running_loop()
+            task = asyncio.ensure_future(
+                self._console(client, loop.run_in_executor(None, run, raw))
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == "inspect":
+            agent = request.get("agent")
+            client.inspecting = agent if isinstance(agent, str) and agent else None
+            self._rewatch()
+        elif kind == "seek":
+            tick = request.get("tick")
+            if controls.replay is None:
+                return refuse("only a replay can seek")
+            if not isinstance(tick, int) or isinstance(tick, bool):
+                return refuse(f"seek needs an integer tick (got {tick!r})")
+            controls.replay.seek(tick)
+        return None
+
+    async def _console(self, client: _Client, answer: asyncio.Future[dict[str, Any]]) -> None:
+        try:
+            result = await answer
+        except Exception as exc:  # the page gets an answer whatever happened
+            result = {"ok": False, "code": "internal_error", "message": str(exc)}
+        finally:
+            client.console_waiting -= 1
+        self._put(client, json.dumps({"type": "console_result", **result}, default=str))
 
     def health(self) -> TransportHealth:
         """Listening or not, address, clients now and served, resyncs of lagging clients."""
@@ -261,5 +487,6 @@ class WebsocketSink:
                 "clients_served": self._served,
                 "clients_refused": self._refused,
                 "client_resyncs": self._resyncs,
+                "requests_refused": self._requests_refused,
             },
         )
