@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -415,3 +416,66 @@ def test_a_validator_message_shows_the_value_once() -> None:
     assert result.exit_code == 2
     assert "window must be odd (got 4)" in result.output
     assert "(got 4) (got 4)" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "duplicate", "empty"])
+def test_baselines_and_curricula_get_the_config_files_defences(tmp_path: Path, kind: str) -> None:
+    """The other YAML files a run reads are refused the same way, named as what they are."""
+    import os
+
+    from townlet.core._validation import read_yaml_model
+    from townlet.core.errors import ConfigError
+    from townlet.core.scenario.baselines import Baseline
+
+    path = tmp_path / "b.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading would block forever
+    else:
+        path.write_text(
+            {"deep": "x: " + "[" * 3000 + "]" * 3000, "duplicate": "a: 1\na: 2", "empty": ""}[kind]
+        )
+    expected = {
+        "fifo": f"{path}: not a regular file",
+        "deep": f"{path}:1: nested more than 100 levels deep",
+        "duplicate": f"{path}:2: duplicate key 'a'",
+        "empty": f"{path}: the baseline file is empty",
+    }[kind]
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        read_yaml_model(path, Baseline, "baseline", ConfigError)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[" * 3000 + "]" * 3000, "--set seed: nested more than 100 levels deep"),
+        ("{meal: 1, meal: 2}", "--set seed: duplicate key 'meal'"),
+        ("[1,", "--set seed: invalid YAML: expected the node content"),
+    ],
+    ids=["deep", "duplicate", "unclosed"],
+)
+def test_a_set_value_gets_the_config_files_checks(value: str, message: str) -> None:
+    _refused(_validate("--set", f"seed={value}"), message)
+
+
+@pytest.mark.parametrize("key", ["town", "affordances"])
+@pytest.mark.parametrize("kind", ["fifo", "deep", "duplicate"])
+def test_town_and_manifest_files_get_the_config_files_defences(
+    tmp_path: Path, cli: Any, key: str, kind: str
+) -> None:
+    """A town file or affordance manifest named by the config is read as defensively as
+    the config itself: a FIFO never blocks, deep nesting and duplicate keys are one error."""
+    import os
+
+    path = tmp_path / f"{key}.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes to it: reading would block forever
+    else:
+        path.write_text({"deep": "x: " + "[" * 3000 + "]" * 3000, "duplicate": "a: 1\na: 2"}[kind])
+    expected = {
+        "fifo": f"{path}: not a regular file",
+        "deep": f"{path}:1: nested more than 100 levels deep",
+        "duplicate": f"{path}:2: duplicate key 'a'",
+    }[kind]
+    result = cli("validate", "--set", f"world.{key}={path}", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr

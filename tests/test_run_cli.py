@@ -81,6 +81,23 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
     assert "jsonl: stopped" in out
     lines = gzip.decompress(log.read_bytes()).splitlines()  # raises if the file is cut short
     assert json.loads(lines[-1])["payload_type"] == "health"
+    from townlet.telemetry.logs import read_log
+    from townlet.telemetry.validate import validate_lines
+
+    report = validate_lines(read_log(log))  # what `townlet telemetry validate` checks
+    assert report.ok, report.problems[:3]
+
+
+def test_a_second_ctrl_c_is_not_held_back() -> None:
+    """The first stop signal waits for the tick; the second forces the stop."""
+    from townlet.core.cli._run_guard import StopSignals
+
+    with StopSignals() as signals:
+        signal.raise_signal(signal.SIGINT)
+        assert signals() and signals.exit_code == 130
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_bad_town_file_is_a_clear_error(cli, tmp_path: Path) -> None:

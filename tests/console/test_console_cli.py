@@ -37,6 +37,16 @@ def test_on_off_words_stay_words(word: str) -> None:
     assert parse_command(f"blackout {word}")["args"] == {"state": word}
 
 
+@pytest.mark.parametrize("word", ["9" * 5000, "[" * 3000, "{a:" * 2000])
+def test_hostile_words_are_sent_as_words(word: str) -> None:
+    assert parse_command(f"agent {word}") == {"command": "agent", "args": {"agent": word}}
+
+
+def test_unknown_command_with_arguments_is_named() -> None:
+    with pytest.raises(TownletError, match="unknown command 'tleport'; commands: status"):
+        parse_command("tleport agent_000 3 4")
+
+
 def test_true_and_false_are_still_booleans() -> None:
     assert parse_command("price item=meal factor=true")["args"]["factor"] is True
 

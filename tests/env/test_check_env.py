@@ -71,3 +71,9 @@ def test_check_env_fails_on_broken_envs(cls: type, message: str) -> None:
     env = cls(encoder="compact", horizon=60, max_newcomers=2)
     with pytest.raises(EnvCheckError, match=message):
         check_env(env, steps=60, disrupt=disrupt)
+
+
+def test_fixed_agents_check_catches_an_env_whose_agents_change() -> None:
+    env = TownletParallelEnv(encoder="compact", horizon=100, max_newcomers=0)
+    with pytest.raises(EnvCheckError, match="step 10: agents changed in a fixed-agent env"):
+        check_env(env, steps=50, disrupt=disrupt, fixed_agents=True)

@@ -56,6 +56,10 @@ def test_a_vacant_row_is_done_once_then_zeros_and_wait_only_until_a_newcomer() -
     ConsoleExits({0: 2})(venv.worlds[0])
     obs, rewards, dones, infos = env.step(np.zeros(8, np.int64))
     assert dones.tolist() == [i == 2 for i in range(8)] and infos[2]["exited"]
+    assert infos[2]["TimeLimit.truncated"] is False  # a departure: no bootstrapping
+    assert infos[2]["terminal_observation"].shape == (env.spec.size,)
+    assert not infos[2]["terminal_observation"].any()
+    assert "terminal_observation" not in infos[3]
     assert rewards[2] == pytest.approx(-1.0)
     for _ in range(30):
         masks = env.action_masks()
@@ -82,3 +86,18 @@ def test_subprocess_towns_give_the_same_rows() -> None:
             for x, y in zip(a[:3], b[:3], strict=True):
                 np.testing.assert_array_equal(x, y)
             assert [i.keys() for i in a[3]] == [i.keys() for i in b[3]]
+
+
+def test_every_row_of_a_town_at_its_horizon_is_done_an_empty_slot_too() -> None:
+    venv = VectorTownEnv(1, encoder="compact", horizon=20, overrides=LIFECYCLE)
+    env = TownVecEnv(venv)
+    env.seed(1)
+    env.reset()
+    exits = ConsoleExits({16: 2})  # newcomers come 5+ ticks later: slot 2 is empty at 20
+    for _ in range(20):
+        exits(venv.worlds[0])
+        obs, _, dones, infos = env.step(np.zeros(8, np.int64))
+    assert infos[2]["vacant"] is False  # the town has reset: a citizen holds every slot
+    assert dones.all() and all(i["TimeLimit.truncated"] for i in infos)
+    assert not infos[2]["terminal_observation"].any()  # the slot was empty at the horizon
+    assert infos[3]["terminal_observation"].any() and obs[2].any()

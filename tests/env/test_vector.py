@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import numpy as np
 import pytest
 
@@ -218,3 +221,20 @@ def test_unseeded_resets_take_fresh_seeds_and_seeded_ones_repeat() -> None:
     a, b = seeds(None), seeds(None)
     assert a != b and a[1] == a[0] + 1
     assert seeds(4) == seeds(4) == [4, 5]
+
+
+@pytest.mark.parametrize(
+    ("module", "library", "hint"),
+    [
+        ("sb3", "stable_baselines3", "pip install stable-baselines3"),
+        ("torchrl_env", "torchrl", "pip install torchrl"),
+    ],
+)
+def test_library_adapters_without_their_library_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, module: str, library: str, hint: str
+) -> None:
+    for name in [library, *(m for m in sys.modules if m.startswith(f"{library}."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    monkeypatch.delitem(sys.modules, f"townlet.core.env.{module}", raising=False)
+    with pytest.raises(ImportError, match=hint):
+        importlib.import_module(f"townlet.core.env.{module}")

@@ -89,3 +89,19 @@ def test_batched_env_over_vectorised_towns() -> None:
     torch.manual_seed(0)
     b = env.rollout(30, break_when_any_done=False)
     assert torch.equal(a["next", "observation"], b["next", "observation"])
+
+
+def test_an_empty_slot_at_the_horizon_ends_its_episode_too() -> None:
+    venv = VectorTownEnv(1, encoder="compact", horizon=20, overrides=LIFECYCLE)
+    env = TownTorchRLEnv(venv)
+    env.set_seed(1)
+    td = env.reset()
+    exits = ConsoleExits({16: 2})  # newcomers come 5+ ticks later: slot 2 is empty at 20
+    for _ in range(20):
+        exits(venv.worlds[0])
+        td["action"] = torch.zeros(8, dtype=torch.int64)
+        td = env.step(td)
+        nxt = td["next"]
+        td = nxt.exclude("reward", "done", "terminated", "truncated")
+    assert bool(nxt["truncated"].all()) and not bool(nxt["terminated"].any())
+    assert not bool(nxt["observation"][2].any()) and bool(nxt["observation"][3].any())

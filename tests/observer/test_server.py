@@ -293,3 +293,34 @@ def test_replay_needs_a_sink_or_observe(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--sink NAME (or --observe)" in result.stderr
     result = run_cli("telemetry", "replay", str(log), "--observe", "--sink", "jsonl")
     assert result.returncode == 2 and "leave out --sink" in result.stderr
+
+
+def test_console_under_privacy_speaks_hashed_ids(observe: Any) -> None:
+    """With telemetry.privacy the page knows agents only by hashed ids: console commands
+    take those, and answers carry hashes, never a real id or name."""
+    from tests.observer.helpers import ADMIN
+
+    run = observe("--set", "telemetry.privacy=true")
+
+    def answer(ws: Any, cmd_id: str, command: str, **args: Any) -> dict[str, Any]:
+        ws.send(json.dumps({"type": "console", "cmd_id": cmd_id, "token": ADMIN,
+                            "command": command, "args": args}))  # fmt: skip
+        while True:
+            msg = json.loads(ws.recv(timeout=30))
+            if msg.get("type") == "console_result" and msg["cmd_id"] == cmd_id:
+                return msg
+
+    with connect(run.url.replace("http", "ws")) as ws:
+        assert json.loads(ws.recv(timeout=30))["privacy"] is True
+        world = json.loads(ws.recv(timeout=30))
+        hashed = sorted(world["agents"])[0]
+        assert hashed.startswith("agent-")
+        shown = answer(ws, "a", "agent", agent=hashed)
+        status = answer(ws, "s", "status")
+        blackout = answer(ws, "b", "blackout", state="on")
+    assert shown["ok"], shown
+    assert shown["data"]["name"] == world["agents"][hashed]["name"]  # the hash, as streamed
+    assert status["ok"] and hashed in status["data"]["agents"]
+    assert blackout["ok"] and blackout["data"]["power"] is False
+    text = json.dumps([shown, status])
+    assert "agent_0" not in text, text  # no real id anywhere in the answers

@@ -43,6 +43,7 @@ def test_train_with_the_ray_backend_exits_2_naming_the_extra(cli, tmp_path) -> N
     result = cli("train", "--epochs", "1", "--set", "training.backend=ray", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "townlet-strategies[ray]" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # refused before a run directory is made
 
 
 @pytest.mark.skipif(not HAVE_TORCH, reason="needs townlet-strategies")
@@ -52,6 +53,22 @@ def test_nothing_imports_ray_unless_it_is_chosen() -> None:
         "townlet.strategies.learned; sys.exit('ray' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.skipif(not HAVE_RAY, reason="meaningful only where ray is installed")
+def test_no_townlet_core_module_imports_ray() -> None:
+    # every module (adapters whose library is absent refuse to import: left out)
+    code = (
+        "import importlib, pkgutil, sys, townlet.core as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'townlet.core.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        try: importlib.import_module(m.name)\n"
+        "        except ImportError: pass\n"
+        "found = sorted(k for k in sys.modules if k == 'ray' or k.startswith('ray.'))\n"
+        "sys.exit(f'imported {found}' if found else None)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_strategy_without_ray_support_refuses_the_ray_backend(make_dist, tmp_path) -> None:

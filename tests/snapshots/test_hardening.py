@@ -211,6 +211,20 @@ def test_undeclared_or_unbounded_member_sizes_are_refused_before_reading(
         read_snapshot(out)
 
 
+def test_compressed_arrays_inside_the_archive_are_refused(base, tmp_path) -> None:
+    """An npz member can be a bomb of its own: 64 MiB of zeros in a few hundred KB,
+    under declared sizes and a valid checksum."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as npz:
+        npy = io.BytesIO()
+        np.lib.format.write_array(npy, np.zeros(8 << 20))
+        npz.writestr("bomb.npy", npy.getvalue())
+    bomb = repack(base, tmp_path / "inner.townlet", raw={"arrays.npz": buf.getvalue()})
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(SnapshotError, match="compressed"):
+        read_snapshot(bomb)
+
+
 def test_stale_temp_files_are_cleaned_at_the_next_write(target, tmp_path) -> None:
     old, young = tmp_path / ".s.townlet.abc_1234.tmp", tmp_path / ".s.townlet.def_5678.tmp"
     earlier = tmp_path / ".snapshot-00000100.townlet.x9y8z7w6.tmp"  # another target's orphan

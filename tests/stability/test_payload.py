@@ -63,6 +63,20 @@ def test_a_broken_run_streams_valid_stability_payloads(tmp_path: Path) -> None:
     assert "- stability: 4 window(s); canaries fired: starvation in " in markdown
     validate = CliRunner().invoke(townlet, ["telemetry", "validate", str(tmp_path / "town.jsonl")])
     assert validate.exit_code == 0 and " stability" in validate.stdout
+    # telemetry watch: a fired canary is a breach (exit 1) unless --no-canaries
+    watch = CliRunner().invoke(townlet, ["telemetry", "watch", str(tmp_path / "town.jsonl")])
+    assert watch.exit_code == 1, watch.output
+    assert "stability window 4 at tick 4000: " in watch.stdout
+    assert "BREACH starvation_canary=" in watch.stdout
+    assert ", 4 stability window(s), 0 malformed line(s), " in watch.stdout
+    quiet = ["telemetry", "watch", str(tmp_path / "town.jsonl"), "--no-canaries", "--json"]
+    watch = CliRunner().invoke(townlet, quiet)
+    assert watch.exit_code == 0, watch.output
+    seen = [json.loads(line) for line in watch.stdout.splitlines()]
+    assert [s["label"] for s in seen if s.get("kind") == "stability"][-1] == (
+        "stability window 4 at tick 4000"
+    )
+    assert seen[-1]["summary"]["stability"] == 4 and seen[-1]["summary"]["breaches"] == 0
 
 
 def test_the_default_town_summary_reports_quiet_windows(tmp_path: Path) -> None:
@@ -70,6 +84,8 @@ def test_the_default_town_summary_reports_quiet_windows(tmp_path: Path) -> None:
     assert len(windows) == 2 and not any(c["fired"] for w in windows for c in w["canaries"])
     summary = json.loads(stdout)["stability"]
     assert summary["windows"] == 2 and summary["fired"] == {}
+    watch = CliRunner().invoke(townlet, ["telemetry", "watch", str(tmp_path / "town.jsonl")])
+    assert watch.exit_code == 0 and "2 stability window(s)" in watch.stdout, watch.output
     assert summary["last"] == windows[-1]["kpis"] | {"throughput": summary["last"]["throughput"]}
 
 

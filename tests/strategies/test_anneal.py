@@ -20,7 +20,7 @@ from townlet.core.telemetry.hub import TelemetryHub
 from townlet.core.training.context import build_context
 from townlet.core.training.dto import EpochRecord
 from townlet.core.training.epoch_log import EPOCH_LOG
-from townlet.strategies.anneal import AnnealParams, AnnealStrategy
+from townlet.strategies.anneal import AnnealParams, AnnealState, AnnealStrategy
 
 TOKEN = "admin-secret"
 
@@ -149,3 +149,24 @@ def test_registered_and_refuses_replay_mode(tmp_path: Path) -> None:
         AnnealStrategy(AnnealParams()).prepare(ctx)
     with pytest.raises(ValueError, match="unknown KPI"):
         AnnealParams(guard_kpis=("happiness",))
+
+
+def test_the_guard_freezes_holds_and_recovers() -> None:
+    """Per epoch: the worst KPI drop of the windows it closed (None: it closed none)."""
+    state = AnnealState(start_ratio=0.8, anneal_epochs=4)
+    seen = []
+    for drop in (None, 0.1, 0.5, None, 0.45, 0.3, None, 0.9, 0.0, 0.0):
+        ratio, stage = state.ratio, state.stage
+        seen.append((round(ratio, 6), stage, state.end_epoch(drop, 0.3)))
+    assert seen == [
+        (0.8, "anneal", None),
+        (0.6, "anneal", None),
+        (0.4, "anneal", "tripped"),  # the epoch ran at 0.4; the ratio stays there
+        (0.4, "frozen", None),  # no window closed: still frozen
+        (0.4, "frozen", None),  # still 45% worse: still frozen, not tripped again
+        (0.4, "frozen", "recovered"),  # back within the bound: the schedule goes on
+        (0.2, "anneal", None),
+        (0.0, "learned", "tripped"),  # at 0 the guard still says so; nothing to hold back
+        (0.0, "frozen", "recovered"),
+        (0.0, "learned", None),
+    ]

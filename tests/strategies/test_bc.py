@@ -92,10 +92,36 @@ def test_split_holds_out_whole_episodes(manifest: Path) -> None:
     np.testing.assert_array_equal(again.episode, train.episode)  # seeded
 
 
+def test_captures_of_one_world_share_a_side_of_the_split(tmp_path: Path) -> None:
+    """Town 1 of a scripted capture seeded 0 and town 0 of one seeded 1 play the world
+    of seed 1 alike: one unit of the split, not two (else its decisions would sit on
+    both sides). A random capture seeded 0 meets world 0 in the same rows as the first
+    capture: one unit of the split too, but its ticks chain only with its own."""
+    paths = []
+    for policy, seed, towns in (("scripted", 0, 2), ("scripted", 1, 1), ("random", 0, 1)):
+        manifest = RolloutCapture(_config()).capture(
+            policy, ticks=30, towns=towns, seed=seed, output_dir=tmp_path / f"{policy}{seed}"
+        )
+        paths += ReplayDataset.from_manifest(manifest).paths
+    demos = Demonstrations.load(ReplayDataset.from_paths(paths), 0.99, 1.0)
+    assert np.unique(demos.episode).size == 2  # the worlds of seeds 0 and 1
+    train, held = demos.split(0.5, seed=0)
+    assert not set(train.episode) & set(held.episode)
+    alone = [
+        Demonstrations.load(ReplayDataset.from_paths([path]), 0.99, 1.0).partial_return
+        for path in paths
+    ]
+    np.testing.assert_allclose(np.sort(demos.partial_return), np.sort(np.concatenate(alone)))
+
+
 def test_bc_clones_the_scripted_choices(cloned: BCResult) -> None:
     counts = np.array([cloned.holdout_counts[o] for o in OPTIONS])
     majority = counts.max() / counts.sum()  # always guessing the most common option
     assert cloned.accuracy >= 0.8 and cloned.accuracy > majority + 0.3
+    # repeating each agent's previous decision is right exactly when it carries on ...
+    assert cloned.repeat_accuracy == pytest.approx(1 - cloned.holdout_changed / counts.sum())
+    # ... and wrong on every real choice, where the clone must do better than that
+    assert cloned.changed_accuracy is not None and cloned.changed_accuracy > 0
     confusion = np.array(cloned.confusion)
     assert confusion.shape == (len(OPTIONS), len(OPTIONS))
     assert confusion.sum() == cloned.holdout_decisions and confusion.trace() == pytest.approx(
@@ -194,3 +220,7 @@ def test_resume_continues_bit_identically(manifest: Path, tmp_path: Path) -> Non
     assert rest.epochs == 2 and rest.accuracy == whole.accuracy
     assert load_checkpoint(rest.run_dir).policy_hash == load_checkpoint(whole.run_dir).policy_hash
     assert [r.epoch for r in _records(tmp_path / "split")] == [1, 2]
+    # another seed would draw other held-out episodes and train on some held out before
+    reseeded = cfg.model_copy(update={"seed": cfg.seed + 1})
+    with pytest.raises(TownletError, match=rf"resume with --seed {cfg.seed} "):
+        _bc(reseeded, tmp_path / "split2", resume=tmp_path / "split")

@@ -275,3 +275,67 @@ def test_every_gzip_batch_leaves_a_whole_gzip_file(tmp_path: Path) -> None:
         )
         assert len(gz.decompress(sink.path.read_bytes()).splitlines()) == tick
     sink.stop()
+
+
+def test_stop_from_another_thread_never_closes_a_file_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub stops a slow sink from its own thread: the descriptor stays open until the
+    write in progress returns, and no later batch opens the file again."""
+    import threading
+
+    from townlet.core.telemetry import PartialDelivery, make_payload
+    from townlet.telemetry.sinks._segment import SegmentFile
+
+    sink = JsonlSink(JsonlParams(path=str(tmp_path / "t.jsonl")))
+    sink.start()
+    writing, release = threading.Event(), threading.Event()
+    real_append = SegmentFile.append
+
+    def slow_append(segment: SegmentFile, data: bytes) -> None:
+        writing.set()
+        release.wait()
+        real_append(segment, data)
+
+    monkeypatch.setattr(SegmentFile, "append", slow_append)
+    monkeypatch.setattr(jsonl_module, "STOP_WAIT_S", 0.0)
+    town = SyntheticTown(seed=2)
+    event = TelemetryEvent("world_snapshot", 1, make_payload("world_snapshot", 1, town.step()))
+    results: list[int] = []
+    writer = threading.Thread(target=lambda: results.append(sink.emit_batch([event])))
+    writer.start()
+    assert writing.wait(30)
+    sink.stop()  # gives up waiting at once; the writer still holds the file
+    assert sink.health().connected
+    release.set()
+    writer.join(30)
+    assert results == [1] and not sink.health().connected  # closed by the writer
+    with pytest.raises(PartialDelivery):
+        sink.emit_batch([event])
+    assert not sink.health().connected
+    assert len(sink.path.read_bytes().splitlines()) == 1
+
+
+def test_a_segment_is_synced_when_it_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One fsync per finished segment and one of the directory per rotation, none per batch."""
+    import os
+
+    from townlet.telemetry.sinks import _segment
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(_segment.os, "fsync", fsync)
+    sink, _ = _run(tmp_path, ticks=100, rotate_bytes=20_000)
+    segments = [*sink.rotated_segments(), sink.path]
+    assert len(segments) >= 2
+    logs = str(tmp_path / "logs")
+    assert synced.count(str(sink.path)) == len(segments)  # synced before its rename
+    assert synced.count(logs) == len(segments) - 1
+    assert len(synced) == 2 * len(segments) - 1

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from townlet.core.cli import townlet
-from townlet.core.config import load_config
+from townlet.core.config import load_config, parse_override
 from townlet.core.config.models import TownletConfig
 from townlet.core.errors import TownletError
 from townlet.core.training.dto import EvaluationReport
@@ -157,6 +157,8 @@ def test_refusals_name_the_problem(config: TownletConfig, tmp_path: Path) -> Non
         promo.status()
     with pytest.raises(TownletError, match="needs a config"):
         PromotionService(None, tmp_path / "x.jsonl").evaluate("random", release="scripted")
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
+        PromotionParams(episodes=1)  # one paired gain has no confidence interval
 
 
 def test_a_path_is_a_learned_checkpoint(tmp_path: Path) -> None:
@@ -199,3 +201,69 @@ def test_training_services_bind_the_run_config(config: TownletConfig, tmp_path: 
     promo = services.promotion(tmp_path / "h.jsonl", FAST)
     assert promo.config is config and promo.params == FAST
     assert promo.history == tmp_path / "h.jsonl"
+
+
+def test_a_window_of_another_setup_starts_the_streak_again(
+    config: TownletConfig, tmp_path: Path
+) -> None:
+    other = load_config(overrides=[parse_override("world.agents=6")]).config
+    history = tmp_path / "h.jsonl"
+    better = (-10.0, -20.0, {})
+    fake = ScriptedReports([better] * 3)  # same config_id, another town
+    first = service(config, history, evaluator=fake).evaluate("random", release="scripted")
+    assert (first.window, first.pass_streak, first.promote) == (1, 1, False)
+    # a pass on another town is not the second pass in a row: window 1 there, same seeds
+    moved = service(other, history, evaluator=fake).evaluate("random")
+    assert (moved.window, moved.pass_streak, moved.promote) == (1, 1, False)
+    second = service(other, history, evaluator=fake).evaluate("random")
+    assert (second.window, second.pass_streak, second.promote) == (2, 2, True)
+    # so does a window with other episodes, ticks or first seed
+    fake = ScriptedReports([better] * 2)
+    history.unlink()
+    service(config, history, evaluator=fake).evaluate("random", release="scripted")
+    longer = PromotionParams(episodes=4, ticks=600)
+    assert service(config, history, params=longer, evaluator=fake).evaluate("random").window == 1
+    seeds = [json.loads(x).get("seeds") for x in history.read_text().splitlines()]
+    assert seeds[1] == seeds[2] == [1000, 1001, 1002, 1003]
+
+
+def test_a_line_cut_short_never_happened(config: TownletConfig, tmp_path: Path) -> None:
+    history = tmp_path / "h.jsonl"
+    promo = service(config, history, evaluator=ScriptedReports([(-10.0, -20.0, {})]))
+    promo.pin("scripted")
+    whole = history.read_text()
+    history.write_text(whole + '{"event": "window", "time": "2026-')  # a writer killed mid-line
+    assert promo.status().release == "scripted" and len(promo.status().entries) == 1
+    decision = promo.evaluate("random")  # cuts the torn line off before appending
+    assert decision.window == 1
+    lines = history.read_text().splitlines()
+    assert lines[0] == whole.strip() and [json.loads(x)["event"] for x in lines] == [
+        "pin",
+        "window",
+    ]
+    # a whole entry without its newline (edited by hand) is kept, and ended
+    history.write_text(whole.rstrip("\n"))
+    promo.pin("random")
+    assert events(history) == ["pin", "pin"] and promo.status().release == "random"
+    # a damaged line with its newline was written whole: that is refused, not skipped
+    history.write_text(whole + "not json\n" + whole)
+    with pytest.raises(TownletError, match=r"h\.jsonl:2: .*repair or delete that line"):
+        promo.status()
+
+
+def test_a_second_writer_is_refused_while_the_history_is_locked(
+    config: TownletConfig, tmp_path: Path
+) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    history = tmp_path / "h.jsonl"
+    promo = service(config, history, evaluator=ScriptedReports([(-10.0, -20.0, {})]))
+    promo.pin("scripted")
+    with history.open("a") as other:  # another townlet promote, mid-window
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        for attempt in (lambda: promo.evaluate("random"), promo.rollback, lambda: promo.pin("x")):
+            with pytest.raises(TownletError, match="in use by another townlet promote"):
+                attempt()
+        assert promo.status().release == "scripted"  # reading needs no lock
+        fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+    assert promo.evaluate("random").window == 1
+    assert events(history) == ["pin", "window"]

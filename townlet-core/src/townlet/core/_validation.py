@@ -8,7 +8,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 __all__ = ["format_validation_error", "key_path", "nearest", "read_yaml_model"]
@@ -20,10 +19,14 @@ _M = TypeVar("_M", bound=BaseModel)
 def read_yaml_model(path: Path, model: type[_M], what: str, error: type[Exception]) -> _M:
     """Read YAML file ``path`` as ``model``; ``error`` names the file and every bad key
     (``what``: the kind of file, e.g. "baseline")."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise error(f"{path}: cannot read {what}: {exc}") from exc
+    # Imported here: the config package imports this module.
+    from townlet.core._yaml import read_config_document
+    from townlet.core.errors import ConfigError
+
+    try:  # the config loader's defences: FIFOs, devices, deep nesting, alias bombs
+        _, data = read_config_document(path, what)
+    except ConfigError as exc:
+        raise error(str(exc)) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

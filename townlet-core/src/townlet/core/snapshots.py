@@ -332,6 +332,26 @@ def read_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{path}: {exc}") from None
 
 
+def _check_stored(arrays_blob: bytes) -> None:
+    """Refuse an ``arrays.npz`` whose members are compressed.
+
+    ``np.savez`` stores arrays uncompressed, so an array never holds more
+    bytes than the member the header declared; a compressed member could
+    inflate far beyond it (an archive bomb inside the archive).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(arrays_blob)) as npz:
+            infos = npz.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise SnapshotError(f"unreadable arrays ({type(exc).__name__}: {exc})") from None
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(arrays_blob):
+            raise SnapshotError(
+                f"array {info.filename} in arrays.npz is compressed; snapshots store arrays "
+                "uncompressed"
+            )
+
+
 def _open_regular(path: Path) -> io.BufferedReader:
     """Open ``path`` for reading if it is a regular file; a FIFO or device never blocks."""
     try:
@@ -368,6 +388,7 @@ def _read(path: Path) -> Snapshot:
     covered = header if version >= 3 else None
     if _checksum(arrays_blob, state_blob, covered) != header["checksum"]:
         raise SnapshotError("checksum mismatch: the file is corrupted")
+    _check_stored(arrays_blob)
     try:
         with np.load(io.BytesIO(arrays_blob), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}

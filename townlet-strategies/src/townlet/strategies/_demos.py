@@ -50,7 +50,8 @@ class Demonstrations:
     """``[N]`` the option differs from the agent's previous decision in the episode
     (or it is the first): a real choice rather than carrying on."""
     episode: Array
-    """``[N]`` episode key (unique over the dataset): the unit of the held-out split."""
+    """``[N]`` episode key: the unit of the held-out split. Episodes of one world seed
+    share a key (two captures of one world start alike); without a seed, the id does."""
     partial_return: Array
     """``[N]`` discounted (scaled) rewards from the decision to its chain's end."""
     boot_discount: Array
@@ -75,8 +76,12 @@ class Demonstrations:
                 "points and the episode, row and tick of every transition; capture them again "
                 "with townlet capture-rollout"
             )
-        # -- pass 1: the small per-tick arrays of every sample, episodes keyed by (seed, id)
-        keys: dict[tuple[int | None, int], int] = {}
+        # -- pass 1: the small per-tick arrays of every sample. Two keys per episode: the
+        # split's, by world seed (two captures that met one world start alike, so they
+        # stay on one side), and the chain's, by capture and episode id (ticks link
+        # within one recorded episode only)
+        keys: dict[tuple[str, int], int] = {}
+        chains: dict[tuple[object, ...], int] = {}
         parts: list[dict[str, Array]] = []
         for sample in dataset.iter_samples():
             a = sample.arrays
@@ -85,18 +90,24 @@ class Demonstrations:
             seeds = {e.episode: e.seed for e in sample.sidecar.episodes}
             ids = part["episode"]
             table = {
-                int(e): keys.setdefault((seeds.get(int(e)), int(e)), len(keys))
+                int(e): keys.setdefault(_episode_key(seeds, int(e)), len(keys))
                 for e in np.unique(ids)
             }
             part["key"] = np.vectorize(table.__getitem__, otypes=[np.int64])(ids)
+            run = (sample.sidecar.config_id, sample.sidecar.seed, sample.sidecar.policy)
+            chain = {
+                int(e): chains.setdefault((*run, seeds.get(int(e)), int(e)), len(chains))
+                for e in np.unique(ids)
+            }
+            part["chain"] = np.vectorize(chain.__getitem__, otypes=[np.int64])(ids)
             parts.append(part)
         sizes = [len(p["actions"]) for p in parts]
         cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
         # -- link an agent's ticks of one episode (possessed ticks are not its own: they cut)
         keep = (cat["acted"] & ~cat["possessed"]).nonzero()[0]
-        idx = keep[np.lexsort((cat["tick"][keep], cat["row"][keep], cat["key"][keep]))]
-        key, row, tick = cat["key"][idx], cat["row"][idx], cat["tick"][idx]
+        idx = keep[np.lexsort((cat["tick"][keep], cat["row"][keep], cat["chain"][keep]))]
+        key, row, tick = cat["chain"][idx], cat["row"][idx], cat["tick"][idx]
         linked = np.zeros(idx.size, bool)
         linked[:-1] = (key[1:] == key[:-1]) & (row[1:] == row[:-1]) & (tick[1:] == tick[:-1] + 1)
         partial, boot_disc, end = _discounted(
@@ -143,7 +154,7 @@ class Demonstrations:
             mask=dec["masks"],
             action=action.astype(np.int64),
             changed=changed,
-            episode=key[pick],
+            episode=cat["key"][idx[pick]],
             partial_return=partial[pick],
             boot_discount=boot_disc[pick],
             boot_index=boot_index.astype(np.int64),
@@ -184,6 +195,12 @@ class Demonstrations:
         values = boot_values(self.boot_obs)
         out: Array = self.partial_return + self.boot_discount * values[self.boot_index]
         return out.astype(np.float32)
+
+
+def _episode_key(seeds: Mapping[int, int | None], episode: int) -> tuple[str, int]:
+    """The split's key of ``episode`` of a sample whose sidecar gives ``seeds``."""
+    seed = seeds.get(episode)
+    return ("seed", seed) if seed is not None else ("episode", episode)
 
 
 def _discounted(

@@ -23,10 +23,9 @@ record carries ``anneal_ratio`` and ``anneal_stage`` (``anneal``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +50,7 @@ from townlet.core.world.world import World
 from townlet.strategies._buffer import Transitions
 from townlet.strategies._rollout import DecisionCollector
 from townlet.strategies.network import ActorCritic
-from townlet.strategies.ppo import DEFAULT_EPOCHS, PPOParams, PPOStrategy
+from townlet.strategies.ppo import PPOParams, PPOStrategy, planned_epochs
 
 __all__ = ["AnnealParams", "AnnealState", "AnnealStrategy"]
 
@@ -135,6 +134,24 @@ class AnnealState:
         if self.frozen:
             return "frozen"
         return "learned" if self.ratio == 0 else "anneal"
+
+    def end_epoch(self, drop: float | None, bound: float) -> Literal["tripped", "recovered"] | None:
+        """The rollback guard after an epoch, then one step of the schedule unless frozen.
+
+        ``drop``: the worst relative KPI drop of the windows the epoch closed
+        (None when it closed none: the guard keeps its state). Above ``bound``
+        it freezes the ratio (``tripped``); a frozen ratio thaws at the first
+        drop within ``bound`` (``recovered``) and the schedule goes on from
+        where it stopped.
+        """
+        event: Literal["tripped", "recovered"] | None = None
+        if drop is not None and drop > bound and not self.frozen:
+            self.frozen, event = True, "tripped"
+        elif drop is not None and drop <= bound and self.frozen:
+            self.frozen, event = False, "recovered"
+        if not self.frozen:
+            self.progress += 1
+        return event
 
 
 @dataclass
@@ -279,13 +296,8 @@ class AnnealStrategy(PPOStrategy):
         span = p.baseline_ticks or window.window_ticks or context.config.world.ticks_per_day
         self.baseline = _baseline(env, teacher, window, span)
         env.close()
-        if settings.epochs is not None:  # the run's epochs, as ppo sizes it
-            epochs = settings.epochs
-        elif settings.total_steps is not None:
-            per_epoch = settings.towns * context.config.world.agents * settings.rollout_ticks
-            epochs = max(1, math.ceil(settings.total_steps / per_epoch))
-        else:
-            epochs = DEFAULT_EPOCHS
+        per_epoch = settings.towns * context.config.world.agents * settings.rollout_ticks
+        epochs = planned_epochs(settings, per_epoch)  # the run's epochs, as ppo sizes it
         self.anneal = AnnealState(p.start_ratio, p.anneal_epochs or epochs)
         return super().run(context)
 
@@ -310,19 +322,13 @@ class AnnealStrategy(PPOStrategy):
         for t, monitor in enumerate(collector.monitors):
             fresh += [r.kpis for r in monitor.reports[self._seen[t] :]]
             self._seen[t] = len(monitor.reports)
-        tripped = False
-        if fresh:
-            kpis = mean_kpis(fresh)
-            drops = compare(kpis, self.baseline, self.params.guard_kpis)
-            name, drop = worst_drop(drops)
-            if drop > self.params.rollback_drop and not state.frozen:
-                state.frozen = tripped = True
-                self._tell(record.epoch, ROLLBACK_CATEGORY, ratio, name, drop, kpis)
-            elif drop <= self.params.rollback_drop and state.frozen:
-                state.frozen = False
-                self._tell(record.epoch, "anneal_recovered", ratio, name, drop, kpis)
-        if not state.frozen:
-            state.progress += 1
+        kpis = mean_kpis(fresh) if fresh else {}
+        name, drop = worst_drop(compare(kpis, self.baseline, self.params.guard_kpis))
+        event = state.end_epoch(drop if fresh else None, self.params.rollback_drop)
+        tripped = event == "tripped"
+        if event is not None:
+            category = ROLLBACK_CATEGORY if tripped else "anneal_recovered"
+            self._tell(record.epoch, category, ratio, name, drop, kpis)
         self.mix.append((collector.scripted, collector.decisions))
         collector.scripted = collector.decisions = 0
         return record.model_copy(

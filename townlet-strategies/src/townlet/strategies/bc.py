@@ -8,9 +8,10 @@ distillation — a squared error against the discounted return that followed
 each decision (``vf_coef``), so a cloned policy starts PPO with a critic
 that already knows the town. Each epoch: value targets → shuffled
 minibatch updates → held-out accuracy (overall, on real choices, per
-option, confusion matrix) → log. Checkpoints are PPO checkpoints: one
-initialises ``ppo`` (``training.params.init_from``) and drives the
-``learned`` policy.
+option, confusion matrix, and the accuracy of merely repeating each agent's
+previous decision, which overall accuracy must be read against) → log.
+Checkpoints are PPO checkpoints: one initialises ``ppo``
+(``training.params.init_from``) and drives the ``learned`` policy.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ class BCResult(TrainingResult):
         description="Held-out accuracy on real choices (the option differs from the agent's "
         "previous decision); null when there were none."
     )
+    repeat_accuracy: float = Field(
+        ge=0,
+        le=1,
+        description="Held-out accuracy of repeating the agent's previous decision: the trivial "
+        "baseline accuracy must beat (the share of decisions that carry on).",
+    )
     per_option_accuracy: dict[str, float | None] = Field(
         description="Held-out accuracy (recall) per recorded option; null when never recorded."
     )
@@ -122,6 +129,7 @@ class BCResult(TrainingResult):
     option_names: tuple[str, ...] = Field(description="Option names; the matrix's order.")
     train_decisions: int = Field(ge=0, description="Decisions trained on.")
     holdout_decisions: int = Field(ge=0, description="Held-out decisions evaluated.")
+    holdout_changed: int = Field(ge=0, description="Held-out decisions that are real choices.")
     holdout_episodes: int = Field(ge=0, description="Episodes held out whole.")
 
 
@@ -166,6 +174,7 @@ def _evaluate(
     return {
         "accuracy": float(hits.mean()) if hits.size else 0.0,
         "changed_accuracy": float(hits[held.changed].mean()) if held.changed.any() else None,
+        "repeat_accuracy": float(1.0 - held.changed.mean()) if hits.size else 0.0,
         "per_option": {
             o: float(confusion[i, i] / counts[i]) if counts[i] else None
             for i, o in enumerate(options)
@@ -207,16 +216,23 @@ class BCStrategy:
         if context.resume_from is not None:
             ckpt = load_checkpoint(context.resume_from / CHECKPOINT_DIR / FINAL)
             check_compatible(ckpt, context.spec, context.option_names)
-            if ckpt.hyperparameters != self._hyperparameters():
+            split_seed = ckpt.hyperparameters.get("holdout_seed")
+            if split_seed != context.seed:
+                raise TownletError(
+                    f"{ckpt.path} held out the episodes seed {split_seed} picks; resume with "
+                    f"--seed {split_seed} (seed {context.seed} would train on some of them)"
+                )
+            if ckpt.hyperparameters != self._hyperparameters(context.seed):
                 raise TownletError(
                     f"{ckpt.path} was trained with other hyperparameters; resume with the same "
                     "training.params (see its config.yaml)"
                 )
             self.resume = ckpt
 
-    def _hyperparameters(self) -> dict[str, Any]:
-        # ``lstm`` describes the network for the learned policy: cloning trains none
-        return {**self.params.model_dump(mode="json"), "lstm": False}
+    def _hyperparameters(self, seed: int) -> dict[str, Any]:
+        # ``lstm`` describes the network for the learned policy: cloning trains none;
+        # ``holdout_seed`` picked the held-out episodes, which a resumed run must keep
+        return {**self.params.model_dump(mode="json"), "lstm": False, "holdout_seed": seed}
 
     def run(self, context: TrainingContext) -> BCResult:
         """Train for the configured budget; see the module docstring."""
@@ -352,12 +368,14 @@ class BCStrategy:
             policy="learned",
             accuracy=report["accuracy"],
             changed_accuracy=report["changed_accuracy"],
+            repeat_accuracy=report["repeat_accuracy"],
             per_option_accuracy=report["per_option"],
             holdout_counts=report["counts"],
             confusion=tuple(tuple(int(x) for x in row) for row in report["confusion"]),
             option_names=options,
             train_decisions=train.size,
             holdout_decisions=held.size,
+            holdout_changed=int(np.count_nonzero(held.changed)),
             holdout_episodes=int(np.unique(held.episode).size),
         )
 
@@ -379,7 +397,7 @@ class BCStrategy:
             spec=context.spec,
             options=context.option_names,
             config_id=context.config.config_id,
-            hyperparameters=self._hyperparameters(),
+            hyperparameters=self._hyperparameters(context.seed),
             epoch=epoch,
             agent_steps=seen,
             ticks=0,
@@ -397,6 +415,7 @@ def _metrics(record: EpochRecord, report: Mapping[str, Any]) -> dict[str, float]
         "charts/learning_rate": record.lr,
         "charts/SPS": record.steps_per_sec,
         "eval/accuracy": report["accuracy"],
+        "eval/repeat_accuracy": report["repeat_accuracy"],
         "eval/explained_variance": report["explained_variance"],
     }
     if report["changed_accuracy"] is not None:

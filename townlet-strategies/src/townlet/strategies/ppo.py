@@ -25,9 +25,9 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn, optim
 
+from townlet.core.config.models import TrainingConfig
 from townlet.core.env.vector import VectorTownEnv
 from townlet.core.errors import TownletError
-from townlet.core.observations.build import build_encoder
 from townlet.core.ports import PLUGIN_API_VERSION, PluginParams, TrainingContext
 from townlet.core.training.backends import load_ray_backend
 from townlet.core.training.dto import EpochRecord, TrainingResult
@@ -39,6 +39,7 @@ from townlet.strategies.checkpoint import (
     FINAL,
     CheckpointError,
     check_compatible,
+    encoder_params,
     load_checkpoint,
     save_checkpoint,
 )
@@ -231,12 +232,7 @@ class PPOStrategy:
         towns = rollouts.towns if rollouts is not None else settings.towns
         rows = towns * context.config.world.agents
         per_epoch = rows * settings.rollout_ticks
-        if settings.epochs is not None:
-            epochs = settings.epochs
-        elif settings.total_steps is not None:
-            epochs = max(1, math.ceil(settings.total_steps / per_epoch))
-        else:
-            epochs = DEFAULT_EPOCHS
+        epochs = planned_epochs(settings, per_epoch)
         run_dir = context.output_dir
         written: list[Path] = []
         stopped = False
@@ -442,14 +438,11 @@ class PPOStrategy:
         generator: torch.Generator,
         rng: np.random.Generator,
     ) -> Path:
-        encoder = build_encoder(context.config, context.registry, {"horizon": _horizon(context)})
-        params = getattr(encoder, "params", None)
-        encoder_params = params.model_dump(mode="json") if isinstance(params, BaseModel) else {}
         return save_checkpoint(
             path,
             model=net.state_dict(),
             optimizer=optimizer.state_dict(),
-            encoder_params=encoder_params,
+            encoder_params=encoder_params(context),
             spec=context.spec,
             options=context.option_names,
             config_id=context.config.config_id,
@@ -463,6 +456,16 @@ class PPOStrategy:
                 "numpy": json.dumps(rng.bit_generator.state),
             },
         )
+
+
+def planned_epochs(settings: TrainingConfig, per_epoch: int) -> int:
+    """Epochs of a run: ``training.epochs``, else enough epochs of ``per_epoch``
+    agent-steps for ``training.total_steps``, else :data:`DEFAULT_EPOCHS`."""
+    if settings.epochs is not None:
+        return settings.epochs
+    if settings.total_steps is not None:
+        return max(1, math.ceil(settings.total_steps / per_epoch))
+    return DEFAULT_EPOCHS
 
 
 def _horizon(context: TrainingContext) -> int:

@@ -67,6 +67,10 @@ def validate(log: Path, shallow: bool, max_problems: int) -> None:
 @click.option("--queue-events-max", type=float, help="Max queue_conflict_events per epoch.")
 @click.option("--queue-intensity-max", type=float, help="Max queue_conflict_intensity_sum.")
 @click.option("--dropped-max", type=float, help="Max dropped_messages in health payloads.")
+@click.option(
+    "--canaries/--no-canaries", default=True, show_default=True,
+    help="A stability canary that fired is a breach.",
+)  # fmt: skip
 @click.option("--fail-fast", is_flag=True, help="Stop at the first breach.")
 @click.option(
     "--idle-timeout", type=click.FloatRange(min=0), help="With --follow: stop after this many "
@@ -83,19 +87,22 @@ def watch(
     fail_fast: bool,
     idle_timeout: float | None,
     poll: float,
+    canaries: bool,
     **limits: float | None,
 ) -> None:
-    """Check every epoch of LOG (and its health reports) against thresholds.
+    """Check every epoch of LOG (and its health reports and stability windows) against
+    thresholds.
 
-    Exits 1 if any value is beyond its threshold or not finite; malformed
+    Exits 1 if any value is beyond its threshold or not finite, or a stability
+    canary fired (unless --no-canaries); malformed
     lines are reported with their line numbers and do not change the status.
     """
-    thresholds = Thresholds(**limits)
+    thresholds = Thresholds(**limits, canaries=canaries)
     counts = {"training": 0, "health": 0, "error": 0, "breaches": 0}
     try:
         lines = read_log(log, follow=follow, poll_s=poll, idle_timeout_s=idle_timeout)
         for seen in watch_lines(lines, thresholds):
-            counts[seen.kind] += 1
+            counts[seen.kind] = counts.get(seen.kind, 0) + 1  # stability: only when seen
             counts["breaches"] += bool(seen.breaches)
             click.echo(json.dumps(seen.to_json()) if as_json else seen.text())
             if fail_fast and seen.breaches:
@@ -104,8 +111,9 @@ def watch(
         raise click.UsageError(str(exc)) from exc
     except KeyboardInterrupt:
         pass
+    windows = f"{counts['stability']} stability window(s), " if "stability" in counts else ""
     summary = (
-        f"{counts['training']} epoch(s), {counts['health']} health report(s), "
+        f"{counts['training']} epoch(s), {counts['health']} health report(s), {windows}"
         f"{counts['error']} malformed line(s), {counts['breaches']} with breaches"
     )
     click.echo(json.dumps({"summary": counts}) if as_json else summary)

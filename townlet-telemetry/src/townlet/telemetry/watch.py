@@ -2,7 +2,9 @@
 
 A breach is a watched value beyond its threshold, or any watched value that
 is NaN or infinite. Training records are checked for KL, losses, gradient
-norm, entropy and queue conflicts; ``health`` payloads for dropped messages.
+norm, entropy and queue conflicts; ``health`` payloads for dropped messages;
+``stability`` payloads (one per KPI window) for canaries that fired: the
+stability monitor has judged those already, so a fired canary is a breach.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Thresholds:
     queue_events_max: float | None = None
     queue_intensity_max: float | None = None
     dropped_max: float | None = None
+    canaries: bool = True
+    """Whether a fired stability canary is a breach."""
 
     def training(self) -> list[Threshold]:
         """Bounds on training-record fields."""
@@ -106,7 +110,7 @@ class Observation:
     """What ``watch`` saw on one line: an epoch, a health report or a malformed line."""
 
     lineno: int
-    kind: Literal["training", "health", "error"]
+    kind: Literal["training", "health", "stability", "error"]
     label: str
     values: Mapping[str, float] = field(default_factory=dict)
     breaches: tuple[Breach, ...] = ()
@@ -180,3 +184,26 @@ def watch_lines(lines: Iterable[LogLine], thresholds: Thresholds) -> Iterator[Ob
             values = _numbers(line.obj, ("dropped_messages",))
             label = f"health at tick {line.obj.get('tick', '?')}"
             yield Observation(line.lineno, "health", label, values, _check(values, health_bounds))
+        elif line.obj.get("payload_type") == "stability":
+            yield _stability(line.lineno, line.obj, thresholds.canaries)
+
+
+def _stability(lineno: int, obj: Mapping[str, Any], canaries: bool) -> Observation:
+    """A stability window: each canary's value, a breach for each that fired."""
+    label = f"stability window {obj.get('window', '?')} at tick {obj.get('tick', '?')}"
+    items = [
+        c
+        for c in obj.get("canaries") or ()
+        if isinstance(c, Mapping) and _number(c.get("value")) and _number(c.get("threshold"))
+    ]
+    values = {f"{c.get('name')}_canary": float(c["value"]) for c in items}
+    fired = [
+        Breach(f"{c.get('name')}_canary", float(c["value"]), "max", float(c["threshold"]))
+        for c in items
+        if canaries and c.get("fired") is True
+    ]
+    return Observation(lineno, "stability", label, values, (*fired, *_check(values, [])))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

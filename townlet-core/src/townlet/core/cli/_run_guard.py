@@ -67,6 +67,9 @@ class StopSignals:
 
     ``exit_code`` is then ``128 + signal number`` (130 for Ctrl-C, 143 for
     ``SIGTERM``), the status a shell reports for a process the signal ended.
+    A second stop signal is not held back: it gets the handling it had before
+    (Ctrl-C raises ``KeyboardInterrupt``, ``SIGTERM`` ends the process), so an
+    operator can still force a run whose shutdown hangs.
     """
 
     def __init__(self) -> None:
@@ -85,6 +88,13 @@ class StopSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signum
+            return
+        previous = self._previous.get(signum, signal.SIG_DFL)
+        signal.signal(signum, previous)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
     def __enter__(self) -> StopSignals:
         for sig in STOP_SIGNALS:

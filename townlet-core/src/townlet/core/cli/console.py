@@ -34,12 +34,14 @@ def parse_command(line: str) -> dict[str, Any]:
     for i, word in enumerate(rest):
         key, sep, value = word.partition("=")
         if not sep:
+            if command is None:
+                raise TownletError(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
             if i >= len(fields):
                 raise TownletError(f"{name}: too many arguments; expected {' '.join(fields)}")
             key, value = fields[i], word
         try:
             parsed = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, RecursionError):  # 5,000 digits, [[[[...
             parsed = value
         # Numbers and true/false are typed; everything else stays the word typed (YAML
         # would read on/off/yes/no as booleans and 2026-01-01 as a date: blackout on)

@@ -58,7 +58,7 @@ def promote() -> None:
 )
 @click.option(
     "--episodes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=2),
     default=4,
     show_default=True,
     help="Episodes per policy per window.",

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from townlet.core._validation import format_validation_error, key_path
-from townlet.core.config._yaml import compose_config, read_config_text
+from townlet.core._yaml import load_yaml_value, read_config_document
 from townlet.core.config.models import TownletConfig
 from townlet.core.config_base import _PathMarker
 from townlet.core.errors import ConfigError, PluginError
@@ -91,10 +91,7 @@ def parse_override(text: str) -> Override:
         if part.startswith("-") and part[1:].isdigit():
             raise ConfigError(f"--set {text!r}: list index {part}: indexes count from 0")
     loc: Loc = tuple(int(p) if p.isdigit() else p for p in parts)
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: value is not valid YAML: {exc}") from exc
+    value = load_yaml_value(raw, f"--set {key.strip()}") if raw.strip() else ""
     return Override(loc, value, f"--set {text}")
 
 
@@ -244,21 +241,7 @@ def _read_with_bases(
 
 
 def _read_file(path: Path) -> tuple[dict[str, Any], dict[Loc, Origin]]:
-    node = compose_config(read_config_text(path), path)
-    if node is None:
-        raise ConfigError(f"{path}: the config file is empty")
-    loader = yaml.SafeLoader("")
-    try:
-        data = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
-    finally:
-        loader.dispose()
-    if data is None:
-        raise ConfigError(f"{path}: the config file is empty")
+    node, data = read_config_document(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys (got {type(data).__name__})")
     origins: dict[Loc, Origin] = {}

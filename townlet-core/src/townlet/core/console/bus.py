@@ -29,7 +29,7 @@ import hmac
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -44,7 +44,15 @@ from townlet.core.console.config import ConsoleConfig
 if TYPE_CHECKING:
     from townlet.core.world.world import World
 
-__all__ = ["MAX_DEPTH", "ConsoleBus", "ConsoleStats", "Result", "health_lines", "too_deep"]
+__all__ = [
+    "MAX_DEPTH",
+    "ConsoleBus",
+    "ConsoleStats",
+    "Presentation",
+    "Result",
+    "health_lines",
+    "too_deep",
+]
 
 _REMEMBERED = 10_000
 MAX_DEPTH: Final = 32
@@ -109,6 +117,19 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Presentation:
+    """How one caller sees the town, applied on the tick thread around each of its requests.
+
+    The observer page under ``telemetry.privacy`` knows agents only by their
+    hashed ids: ``inbound`` turns those back into ids before the bus looks at
+    the request, ``outbound`` hashes ids and names in the answer.
+    """
+
+    inbound: Callable[[dict[str, Any]], dict[str, Any]]
+    outbound: Callable[[Result], Result]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -144,7 +165,9 @@ class ConsoleBus:
         self.stats = ConsoleStats()
         """Counters; :meth:`health` reads them consistently."""
         self._results: OrderedDict[tuple[bytes, str], Result] = OrderedDict()
-        self._pending: list[tuple[dict[str, Any], threading.Event, list[Result]]] = []
+        self._pending: list[
+            tuple[dict[str, Any], threading.Event, list[Result], Presentation | None]
+        ] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -209,12 +232,18 @@ class ConsoleBus:
 
     # -- transport side --------------------------------------------------------
 
-    def request(self, raw: Mapping[str, Any], timeout: float | None = None) -> Result:
+    def request(
+        self,
+        raw: Mapping[str, Any],
+        timeout: float | None = None,
+        *,
+        presentation: Presentation | None = None,
+    ) -> Result:
         """Queue ``raw`` for the next tick and wait for its result (thread-safe)."""
         done = threading.Event()
         box: list[Result] = []
         with self._lock:
-            self._pending.append((dict(raw), done, box))
+            self._pending.append((dict(raw), done, box, presentation))
         wait_s = self.request_timeout if timeout is None else timeout
         if not done.wait(wait_s):
             with self._lock:
@@ -234,12 +263,24 @@ class ConsoleBus:
         with self._lock:
             pending, self._pending = self._pending, []
         results = []
-        for raw, done, box in pending:
-            box.append(self.execute(world, raw))
+        for raw, done, box, presentation in pending:
+            box.append(self._present(world, raw, presentation))
             results.append(box[0])
             done.set()
         self.audit.flush_tally(due_only=True)
         return results
+
+    def _present(
+        self, world: World, raw: dict[str, Any], presentation: Presentation | None
+    ) -> Result:
+        if presentation is None:
+            return self.execute(world, raw)
+        try:
+            return presentation.outbound(self.execute(world, presentation.inbound(raw)))
+        except Exception as exc:  # a failing presentation must not stop the town either
+            self.count("internal_errors")
+            detail = f"the console failed: {type(exc).__name__}: {exc}"
+            return Result(_cmd_id(raw), False, "internal_error", detail)
 
     def execute(self, world: World, raw: Mapping[str, Any]) -> Result:
         """Authorise and run one request now; answers every failure with an error code."""

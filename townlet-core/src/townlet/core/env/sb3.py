@@ -9,8 +9,9 @@ agent slot of every town, at the vector env's speed:
 - actions: ``Discrete(7)`` per row; ``action_masks()`` (``[rows, 7]`` bool,
   the hook ``MaskablePPO`` calls through ``env_method``) for the next step;
 - ``dones``: the row's citizen left town (terminated) or its town reached the
-  horizon (truncated, with ``infos[row]["terminal_observation"]`` and
-  ``"TimeLimit.truncated"`` for bootstrapping; the town auto-resets);
+  horizon (truncated, every row of the town, empty slots too; the town
+  auto-resets); every done row's info has ``"terminal_observation"`` (zeros
+  for a leaver) and ``"TimeLimit.truncated"`` (True at the horizon: bootstrap);
 - an empty slot (its citizen left, no newcomer yet) shows zeros, allows only
   ``wait`` and earns 0; ``infos[row]`` says ``vacant``, ``possessed``
   (driven from the operator console), ``exited`` and ``arrived``: leave
@@ -27,12 +28,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from stable_baselines3.common.vec_env import VecEnv
 
+try:
+    from stable_baselines3.common.vec_env import VecEnv
+except ImportError as exc:
+    raise ImportError(
+        f"townlet.core.env.sb3 needs Stable-Baselines3 ({exc}); "
+        "install it with: pip install stable-baselines3"
+    ) from exc
+
+from townlet.core.env._rows import earned_rewards, flat_rows, horizon_rows
 from townlet.core.env.spaces import action_space, observation_space
 from townlet.core.env.subproc import SubprocVectorTownEnv
 from townlet.core.env.vector import VectorTownEnv
-from townlet.core.world.options import OPTIONS, Option
+from townlet.core.world.options import OPTIONS
 
 __all__ = ["TownVecEnv"]
 
@@ -60,8 +69,6 @@ class TownVecEnv(VecEnv):  # type: ignore[misc]  # SB3 is untyped for mypy here
         )
         self._actions = np.zeros(venv.num_rows, dtype=np.int64)
         self._masks = np.zeros((venv.num_rows, len(OPTIONS)), dtype=bool)
-        self._wait_only = np.zeros(len(OPTIONS), dtype=bool)
-        self._wait_only[Option.WAIT] = True
 
     # -- the VecEnv API ------------------------------------------------------------
 
@@ -78,8 +85,8 @@ class TownVecEnv(VecEnv):  # type: ignore[misc]  # SB3 is untyped for mypy here
 
     def step_wait(self) -> StepReturn:
         """One tick of every town; auto-resets towns at the horizon."""
-        obs, rewards, term, trunc, info = self.venv.step(self._actions)
-        dones = term | trunc
+        obs, rewards, term, _, info = self.venv.step(self._actions)
+        truncated, final = horizon_rows(self.spec, term, info)
         vacant = ~info["alive"]
         infos: list[dict[str, Any]] = [
             {"possessed": p, "vacant": v, "exited": e, "arrived": a}
@@ -91,15 +98,15 @@ class TownVecEnv(VecEnv):  # type: ignore[misc]  # SB3 is untyped for mypy here
                 strict=True,
             )
         ]
-        if info["reset_towns"]:
-            final = self.spec.flatten(dict(info["final_obs"]))
-            final[~trunc] = 0.0  # slots left empty (or left on the last tick) show zeros
-            for row in np.flatnonzero(info["final_mask"]):
+        dones = term | truncated
+        reset_rows = info["final_mask"]
+        for row in np.flatnonzero(dones).tolist():  # every done row, as SB3's own VecEnvs do
+            if final is not None and reset_rows[row]:
                 infos[row]["terminal_observation"] = final[row]
-                infos[row]["TimeLimit.truncated"] = bool(trunc[row])
-        # a newcomer's first step and empty slots earn nothing
-        earned = info["acted"] & ~info["spawned"]
-        return self._observe(obs, info), np.where(earned, rewards, 0.0), dones, infos
+            else:  # its citizen left: the slot shows zeros
+                infos[row]["terminal_observation"] = np.zeros(self.spec.size, dtype=np.float32)
+            infos[row]["TimeLimit.truncated"] = bool(truncated[row])
+        return self._observe(obs, info), earned_rewards(rewards, info), dones, infos
 
     def action_masks(self) -> npt.NDArray[np.bool_]:
         """``[rows, 7]``: the options each row may take next (only ``wait`` when vacant)."""
@@ -147,13 +154,8 @@ class TownVecEnv(VecEnv):  # type: ignore[misc]  # SB3 is untyped for mypy here
     def _observe(
         self, obs: dict[str, npt.NDArray[Any]], info: dict[str, Any]
     ) -> npt.NDArray[np.float32]:
-        """Flat observations (a fresh array) and next-step masks; vacant rows zeroed."""
-        flat: npt.NDArray[np.float32] = self.spec.flatten(dict(obs))
-        vacant = ~info["alive"]
-        self._masks[:] = info["action_mask"]
-        if vacant.any():
-            flat[vacant] = 0.0
-            self._masks[vacant] = self._wait_only
+        """Flat observations (a fresh array); keeps the next-step masks."""
+        flat, self._masks, _ = flat_rows(self.spec, obs, info)
         return flat
 
     def _get_indices(self, indices: int | Iterable[int] | None) -> Sequence[int]:

@@ -11,7 +11,8 @@ one agent at a time). Per row:
   ``rand_action`` and masked distributions respect it;
 - ``"action"``: one option; ``("next", "reward")``; ``done``, ``terminated``
   (the row's citizen left town) and ``truncated`` (its town reached the
-  horizon: ``("next", "observation")`` is then the episode's last, and the
+  horizon, every row of it, empty slots too: ``("next", "observation")`` is
+  then the episode's last, and the
   reset TorchRL asks for next returns the new episode's first);
 - ``"vacant"``, ``"possessed"``, ``"exited"``, ``"arrived"`` (bool): an empty
   slot shows zeros, allows only ``wait`` and earns 0; leave vacant and
@@ -31,14 +32,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from tensordict import TensorDict, TensorDictBase
-from torchrl.data import Bounded, Categorical, Composite, Unbounded
-from torchrl.envs import EnvBase
 
+try:
+    import torch
+    from tensordict import TensorDict, TensorDictBase
+    from torchrl.data import Bounded, Categorical, Composite, Unbounded
+    from torchrl.envs import EnvBase
+except ImportError as exc:
+    raise ImportError(
+        f"townlet.core.env.torchrl_env needs TorchRL ({exc}); install it with: pip install torchrl"
+    ) from exc
+
+from townlet.core.env._rows import earned_rewards, flat_rows, horizon_rows
 from townlet.core.env.subproc import SubprocVectorTownEnv
 from townlet.core.env.vector import VectorTownEnv
-from townlet.core.world.options import OPTIONS, Option
+from townlet.core.world.options import OPTIONS
 
 __all__ = ["TownTorchRLEnv"]
 
@@ -80,8 +88,6 @@ class TownTorchRLEnv(EnvBase):  # type: ignore[misc]  # TorchRL is untyped for m
             done=done.clone(), terminated=done.clone(), truncated=done.clone(), shape=(rows,)
         )
         self._seed: int | None = None
-        self._wait_only = np.zeros(n, dtype=bool)
-        self._wait_only[Option.WAIT] = True
         self._current: dict[str, torch.Tensor] = {}
 
     # -- the EnvBase hooks ---------------------------------------------------------
@@ -109,21 +115,18 @@ class TownTorchRLEnv(EnvBase):  # type: ignore[misc]  # TorchRL is untyped for m
     def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
         """One tick of every town with one option per row."""
         actions = tensordict["action"].numpy().astype(np.int64, copy=False)
-        obs, rewards, term, trunc, info = self.venv.step(actions)
+        obs, rewards, term, _, info = self.venv.step(actions)
+        truncated, final = horizon_rows(self.spec_of_obs, term, info)
         self._current = self._observe(obs, info, term, info["spawned"])
         out = dict(self._current)
-        if info["reset_towns"]:  # the last observation of a finished episode, not the next one's
-            final = self.spec_of_obs.flatten(dict(info["final_obs"]))
-            final[~trunc] = 0.0  # slots left empty (or left on the last tick) show zeros
+        if final is not None:  # the last observation of a finished episode, not the next one's
             rows = info["final_mask"]
             last = out["observation"].clone()
             last[torch.as_tensor(rows)] = torch.as_tensor(final[rows])
             out["observation"] = last
-        earned = info["acted"] & ~info["spawned"]
-        reward = np.where(earned, rewards, 0.0).astype(np.float32)
-        out["reward"] = torch.as_tensor(reward)[:, None]
+        out["reward"] = torch.as_tensor(earned_rewards(rewards, info))[:, None]
         out["terminated"] = torch.as_tensor(term.copy())[:, None]
-        out["truncated"] = torch.as_tensor(trunc.copy())[:, None]
+        out["truncated"] = torch.as_tensor(truncated)[:, None]
         out["done"] = out["terminated"] | out["truncated"]
         return TensorDict(out, batch_size=[self.venv.num_rows])
 
@@ -137,12 +140,7 @@ class TownTorchRLEnv(EnvBase):  # type: ignore[misc]  # TorchRL is untyped for m
         arrived: npt.NDArray[np.bool_],
     ) -> dict[str, torch.Tensor]:
         """The rows now (fresh tensors); vacant rows zeroed and allowed only ``wait``."""
-        flat = self.spec_of_obs.flatten(dict(obs))
-        masks = info["action_mask"].copy()
-        vacant = ~info["alive"]
-        if vacant.any():
-            flat[vacant] = 0.0
-            masks[vacant] = self._wait_only
+        flat, masks, vacant = flat_rows(self.spec_of_obs, obs, info)
         mask = torch.as_tensor(masks)
         self.action_spec.update_mask(mask.clone())
         return {

@@ -143,6 +143,14 @@ class TelemetryHub:
         """The sinks, in config order (for wiring a sink to its run, e.g. the observer)."""
         return [w.sink for w in self._workers]
 
+    @property
+    def anonymizer(self) -> Anonymizer | None:
+        """The privacy-mode hashing of ids and names (None without ``telemetry.privacy``).
+
+        Use it from the thread that publishes (the tick loop): it learns new ids there.
+        """
+        return self._anonymizer
+
     def start(self) -> None:
         """Start every sink and its thread. A sink whose ``start`` raises is marked failed."""
         if self._started:

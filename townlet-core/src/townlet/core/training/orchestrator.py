@@ -22,6 +22,7 @@ from townlet.core.config.models import TownletConfig
 from townlet.core.errors import TownletError
 from townlet.core.registry import Registry
 from townlet.core.telemetry.hub import TelemetryHub
+from townlet.core.training.backends import load_ray_backend
 from townlet.core.training.context import ProgressCallback, TrainingContext, build_context
 from townlet.core.training.epoch_log import EPOCH_LOG
 
@@ -119,6 +120,8 @@ def train(
             f"{config.training.backend!r} (it supports: {', '.join(backends)}); set "
             "training.backend: local"
         )
+    if config.training.backend == "ray":  # a missing extra fails before the run directory
+        load_ray_backend("training.backend: ray")
     if output is not None:
         run_dir = output
         if resume_from is None and (run_dir / EPOCH_LOG).exists():

@@ -18,21 +18,33 @@ candidate **passes** a window when
   (:data:`~townlet.core.stability.BEHAVIOUR_KPIS`) is more than
   ``max_kpi_drop`` worse (:func:`~townlet.core.stability.compare`).
 
-``required_streak`` (2) passing windows in a row promote it; a failed
-window resets the streak. Everything is appended to a JSON Lines history
-file, one :class:`HistoryEntry` per line (``pin``, ``window``, ``promoted``,
-``rollback``); the state (pinned release, the releases before it, the
-streak) is read back from that file, so it is the one source of truth.
+``required_streak`` (2) passing windows in a row on the same config
+promote it; a failed window resets the streak, and so does a window of
+another *setup* (:func:`window_setup`: the config, episodes, ticks or first
+seed differ), which also starts the window count, and so the seeds, again.
+Everything is appended to a JSON Lines history file, one
+:class:`HistoryEntry` per line (``pin``, ``window``, ``promoted``,
+``rollback``); the state (pinned release, the releases before
+it, the streak) is read back from that file, so it is the one source of
+truth. A last line cut short (a writer killed mid-line) never happened: it
+is skipped when read and cut off before the next append. A writer holds an
+exclusive lock on the file (POSIX ``flock``) from reading the state to its
+last append, so a second ``townlet promote`` on the same history is refused
+instead of judging the same window twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +56,9 @@ from townlet.core.stability import BEHAVIOUR_KPIS, compare, worst_drop
 from townlet.core.training.dto import EvaluationReport, PromotionDecision
 from townlet.core.training.evaluate import evaluate, mean_ci95
 
+if sys.platform != "win32":
+    import fcntl
+
 __all__ = [
     "DEFAULT_HISTORY",
     "HistoryEntry",
@@ -51,18 +66,24 @@ __all__ = [
     "PromotionParams",
     "PromotionService",
     "PromotionStatus",
+    "window_setup",
 ]
 
 DEFAULT_HISTORY: Final = Path("promotion") / "history.jsonl"
 """Where ``townlet promote`` keeps its history unless told otherwise."""
 
 Evaluator = Callable[..., EvaluationReport]
+_TAIL: Final = 1 << 16  # bytes of the history's end searched for a cut-short last line
 
 
 class PromotionParams(ConfigModel):
     """How a window is evaluated and judged."""
 
-    episodes: int = Field(4, ge=1, description="Episodes per policy per window (≥ 1).")
+    episodes: int = Field(
+        4,
+        ge=2,
+        description="Episodes per policy per window (≥ 2: one paired gain has no interval).",
+    )
     ticks: int | None = Field(
         None, ge=1, description="Ticks per episode (≥ 1); default: one sim day."
     )
@@ -118,6 +139,9 @@ class HistoryEntry(BaseModel):
     previous: str | None = Field(None, description="The release pinned before this entry.")
     candidate: str | None = Field(None, description="The candidate (window and promoted).")
     config_id: str | None = Field(None, description="config_id evaluated on (window).")
+    setup: str | None = Field(
+        None, description="window_setup of the window: windows of one setup make a streak."
+    )
     seeds: list[int] | None = Field(None, description="Episode seeds of the window.")
     decision: PromotionDecision | None = Field(None, description="The window's verdict.")
 
@@ -141,14 +165,18 @@ class PromotionStatus:
                 return entry.decision
         return None
 
-    def streak(self, candidate: str) -> tuple[int, int]:
+    def streak(self, candidate: str, setup: str | None = None) -> tuple[int, int]:
         """``(windows, passes in a row)`` of ``candidate`` against the current
-        release since the release last changed."""
+        release since the release last changed; with ``setup``
+        (:func:`window_setup`), since its last window of another setup too."""
         windows = streak = 0
         for entry in self.entries:
             if entry.event != "window":
                 windows = streak = 0
             elif entry.candidate == candidate and entry.decision is not None:
+                if setup is not None and entry.setup != setup:
+                    windows = streak = 0
+                    continue
                 windows += 1
                 streak = streak + 1 if entry.decision.passed else 0
         return windows, streak
@@ -175,6 +203,7 @@ class PromotionService:
         self.params = params or PromotionParams()
         self.registry = registry or Registry()
         self._evaluate: Evaluator = evaluator or evaluate
+        self._lock_depth = 0
 
     # -- state -----------------------------------------------------------------
 
@@ -197,25 +226,36 @@ class PromotionService:
     def pin(self, release: str) -> PromotionStatus:
         """Pin ``release`` (a policy reference) by hand."""
         ref = PolicyRef.parse(release)
-        current = self.status().release
-        if current != ref.text:
-            self._append(HistoryEntry(event="pin", time=_now(), release=ref.text, previous=current))
-        return self.status()
+        with self._locked():
+            current = self.status().release
+            if current != ref.text:
+                self._append(
+                    HistoryEntry(event="pin", time=_now(), release=ref.text, previous=current)
+                )
+            return self.status()
 
     def rollback(self) -> PromotionStatus:
         """Pin the release before the current one again; error when there is none."""
-        state = self.status()
-        if state.release is None or not state.earlier:
-            raise TownletError(
-                f"nothing to roll back to in {self.history}: "
-                + ("no release is pinned" if state.release is None else "only one release so far")
+        with self._locked():
+            state = self.status()
+            if state.release is None or not state.earlier:
+                raise TownletError(
+                    f"nothing to roll back to in {self.history}: "
+                    + (
+                        "no release is pinned"
+                        if state.release is None
+                        else "only one release so far"
+                    )
+                )
+            self._append(
+                HistoryEntry(
+                    event="rollback",
+                    time=_now(),
+                    release=state.earlier[-1],
+                    previous=state.release,
+                )
             )
-        self._append(
-            HistoryEntry(
-                event="rollback", time=_now(), release=state.earlier[-1], previous=state.release
-            )
-        )
-        return self.status()
+            return self.status()
 
     # -- windows ---------------------------------------------------------------
 
@@ -224,7 +264,12 @@ class PromotionService:
         when given) or the pinned release; promote on the required streak."""
         if self.config is None:
             raise TownletError("evaluating a promotion window needs a config")
-        config = self.config
+        with self._locked():
+            return self._evaluate_window(self.config, candidate, release)
+
+    def _evaluate_window(
+        self, config: TownletConfig, candidate: str, release: str | None
+    ) -> PromotionDecision:
         if release is not None:
             self.pin(release)
         state = self.status()
@@ -236,9 +281,10 @@ class PromotionService:
         cand, rel = PolicyRef.parse(candidate), PolicyRef.parse(state.release)
         if cand.text == rel.text:
             raise TownletError(f"{cand.text!r} is already the pinned release")
-        windows, streak = state.streak(cand.text)
-        window = windows + 1
         p = self.params
+        setup = window_setup(config, p)
+        windows, streak = state.streak(cand.text, setup)
+        window = windows + 1
         seed = p.seed + windows * p.episodes
         run = {"episodes": p.episodes, "seed": seed, "towns": p.towns, "ticks": p.ticks}
         rel_report = self._evaluate(config, rel.name, rel.params, registry=self.registry, **run)
@@ -251,6 +297,7 @@ class PromotionService:
                 release=rel.text,
                 candidate=cand.text,
                 config_id=config.config_id,
+                setup=setup,
                 seeds=list(cand_report.seeds),
                 decision=decision,
             )
@@ -336,20 +383,83 @@ class PromotionService:
                 try:
                     entries.append(HistoryEntry.model_validate_json(line))
                 except ValidationError as exc:
+                    if not line.endswith("\n"):  # cut short by a killed writer: never happened
+                        break
                     first = exc.errors()[0]
                     where = ".".join(str(x) for x in first["loc"]) or "line"
                     raise TownletError(
                         f"{self.history}:{number}: not a promotion history entry: "
-                        f"{where}: {first['msg']}"
+                        f"{where}: {first['msg']} (repair or delete that line)"
                     ) from exc
         return entries
 
     def _append(self, entry: HistoryEntry) -> None:
         self.history.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry.model_dump(mode="json", exclude_none=True))
-        with self.history.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        line = json.dumps(entry.model_dump(mode="json", exclude_none=True)) + "\n"
+        with self.history.open("a+b") as f:
+            _end_last_line(f)
+            f.write(line.encode("utf-8"))
             f.flush()
+            os.fsync(f.fileno())
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the history's writer lock (re-entrant within this service)."""
+        if self._lock_depth or sys.platform == "win32":
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        self.history.parent.mkdir(parents=True, exist_ok=True)
+        with self.history.open("a", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TownletError(
+                    f"{self.history} is in use by another townlet promote (it holds the "
+                    "history's lock): wait for it to finish"
+                ) from None
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _end_last_line(f: BinaryIO) -> None:
+    """Make the history end with a newline before an append: a last entry written
+    without one (by hand) gets it; a last line cut short (a writer killed
+    mid-line) is cut off. ``f``: the history opened ``a+b``."""
+    end = f.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    start = max(0, end - _TAIL)
+    f.seek(start)
+    tail = f.read()
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    if cut < 0 and start > 0:
+        raise TownletError(f"{f.name}: its last line runs over {_TAIL} bytes without an end")
+    try:
+        HistoryEntry.model_validate_json(tail[cut + 1 :])
+    except ValidationError:
+        f.truncate(start + cut + 1)
+    else:
+        f.write(b"\n")
+
+
+def window_setup(config: TownletConfig, params: PromotionParams) -> str:
+    """16 hex digits naming what a window is evaluated on: the whole config and the
+    episodes, ticks and first seed of ``params`` (a streak needs one setup)."""
+    text = json.dumps(
+        [config.model_dump(mode="json"), params.episodes, params.ticks, params.seed],
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _now() -> str:

@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from townlet.core._validation import format_validation_error
+from townlet.core._yaml import compose_config, construct_document
 from townlet.core.columns import ITEMS
 from townlet.core.errors import ConfigError
 from townlet.core.world.expr import Expr, ExprError, compile_expr
@@ -115,17 +116,8 @@ def load_affordances(path: Path) -> AffordanceSet:
 
 
 def _parse(path: Path, raw: bytes) -> AffordanceSet:
-    try:
-        loader = yaml.SafeLoader(raw.decode("utf-8"))
-        try:
-            node = loader.get_single_node()
-            doc = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc}") from exc
+    node = compose_config(raw.decode("utf-8"), path)
+    doc = construct_document(node, path)
     if not isinstance(doc, dict) or not isinstance(doc.get("affordances"), list):
         raise ConfigError(f"{path}: a manifest is a mapping with an 'affordances' list")
     entries = doc["affordances"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from townlet.core.errors import ConfigError
+from townlet.core._yaml import read_config_text
 
 __all__ = ["ParsedFiles"]
 
@@ -26,16 +26,14 @@ class ParsedFiles(Generic[T]):
     def __init__(self, parse: Callable[[Path, bytes], T], what: str, maxsize: int = 16) -> None:
         self.parse = parse
         self.what = what
-        """What the files are, for the error when one cannot be read."""
+        """What the files are (``town``, ``affordance manifest``), for read errors."""
         self.maxsize = maxsize
         self._items: OrderedDict[tuple[str, bytes], T] = OrderedDict()
 
     def load(self, path: Path) -> T:
         """Read ``path`` and return its parse result, parsing only new content."""
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read {self.what}: {exc.strerror}") from exc
+        # The config files' defences: no FIFO or device read, a size cap, UTF-8 only.
+        raw = read_config_text(path, self.what).encode("utf-8")
         key = (str(path), hashlib.blake2b(raw, digest_size=16).digest())
         hit = self._items.get(key)
         if hit is not None:

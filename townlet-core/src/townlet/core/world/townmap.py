@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from townlet.core._yaml import compose_config, construct_document
 from townlet.core.columns import OBJECT_TYPES
 from townlet.core.errors import ConfigError
 from townlet.core.world.filecache import ParsedFiles
@@ -87,16 +87,13 @@ def load_town(path: Path) -> TownMap:
 
 
 def _parse(path: Path, raw: bytes) -> TownMap:
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    doc = construct_document(compose_config(raw.decode("utf-8"), path), path)
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: a town file must be a mapping")
     return _build(path, doc)
 
 
-_PARSED: ParsedFiles[TownMap] = ParsedFiles(_parse, "town file")
+_PARSED: ParsedFiles[TownMap] = ParsedFiles(_parse, "town")
 
 
 def _fail(path: Path, message: str) -> ConfigError:

@@ -8,12 +8,14 @@ policy inspector, the town map) and paces the tick loop (its :meth:`on_tick
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from townlet.core.config_base import PluginChoice
+from townlet.core.console.bus import Presentation, Result
 from townlet.core.console.commands import COMMANDS
 from townlet.core.errors import TownletError
 from townlet.core.ports import OPTIONS
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from townlet.core.config.models import TownletConfig
     from townlet.core.console.bus import ConsoleBus
     from townlet.core.sim import Simulation
+    from townlet.core.telemetry import Anonymizer
 
 __all__ = ["LiveObserver", "observed_config", "town_document"]
 
@@ -82,6 +85,12 @@ class LiveObserver:
         self._inspected: frozenset[str] = frozenset()
         """Agents whose inspection went out for the current tick."""
         privacy = sim.config.telemetry.privacy
+        anonymizer = sim.hub.anonymizer
+        self._presentation = (
+            None
+            if anonymizer is None
+            else _hashed_presentation(anonymizer, lambda: sim.world.agent_ids)
+        )
         # with hashed ids the page cannot name an agent the policy knows
         self._inspect = getattr(sim.policy, "inspect", None) if not privacy else None
         self.sink.bind_observer(
@@ -108,7 +117,7 @@ class LiveObserver:
 
     def _console(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         assert self.bus is not None
-        return self.bus.request(raw).as_dict()
+        return self.bus.request(raw, presentation=self._presentation).as_dict()
 
     def on_tick(self, tick: int, stopping: Callable[[], bool] = lambda: False) -> None:
         """After each tick: announce the page once, send inspections, keep to the speed."""
@@ -159,3 +168,35 @@ class LiveObserver:
                 mask = np.asarray(masks[slot]).tolist()
                 message["mask"] = dict(zip(OPTIONS, map(bool, mask), strict=True))
             self.sink.post(message, agent=agent)
+
+
+def _hashed_presentation(
+    anonymizer: Anonymizer, agent_ids: Callable[[], list[str]]
+) -> Presentation:
+    """Console requests from a page that sees hashed ids (``telemetry.privacy``): hashed ids
+    in arguments name their agents, and answers carry hashes instead of ids and names.
+    Both run on the tick thread, where the anonymizer learns new ids."""
+
+    def inbound(raw: dict[str, Any]) -> dict[str, Any]:
+        args = raw.get("args")
+        if not isinstance(args, dict):
+            return raw
+        real = {anonymizer.agent_id(a): a for a in agent_ids()}
+        named = {k: real.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
+        return {**raw, "args": named}
+
+    def hashed(value: Any) -> Any:
+        if isinstance(value, str):
+            return anonymizer.text(value)
+        if isinstance(value, dict):
+            return {hashed(k): hashed(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [hashed(v) for v in value]
+        return value
+
+    def outbound(result: Result) -> Result:
+        return dataclasses.replace(
+            result, message=anonymizer.text(result.message), data=hashed(result.data)
+        )
+
+    return Presentation(inbound, outbound)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +21,13 @@ from townlet.core.telemetry import (
     encode_payload,
 )
 from townlet.core.telemetry.payloads import WORLD_TYPES
-from townlet.telemetry.sinks._segment import SegmentFile
+from townlet.telemetry.sinks._segment import SegmentFile, sync_directory
 
 __all__ = ["JsonlParams", "JsonlSink"]
+
+STOP_WAIT_S = 1.0
+"""How long :meth:`JsonlSink.stop` waits for a write in progress on the sink's thread;
+after that the writing thread closes the file itself when its write returns."""
 
 
 class JsonlParams(PluginParams):
@@ -119,6 +124,10 @@ class JsonlSink:
         self._segments = 0
         self._write_errors = 0
         self._last_error: str | None = None
+        self._lock = threading.Lock()
+        """Held while a batch is written: ``stop`` may come from another thread (the hub
+        aborting a slow drain) and must not close a descriptor that is in use."""
+        self._stopped = False
 
     # -- segments --------------------------------------------------------------
 
@@ -143,9 +152,17 @@ class JsonlSink:
         self._segment = SegmentFile(self.path, gzip_level=level)
 
     def _close(self) -> None:
+        """Sync and close the live segment (``OSError`` when the sync fails)."""
         segment, self._segment = self._segment, None
         if segment is not None:
             segment.close()
+
+    def _drop_segment(self) -> None:
+        """Close the live segment after a failure; a failed sync only updates health."""
+        try:
+            self._close()
+        except OSError as exc:
+            self._last_error = f"{type(exc).__name__}: {exc}"
 
     def _rotate(self) -> None:
         self._commit()
@@ -154,6 +171,7 @@ class JsonlSink:
             existing = self.rotated_segments()
             last = int(existing[-1].name[len(self._stem) + 1 :].split(".")[0]) if existing else 0
             self.path.rename(self._rotated_name(last + 1))
+            sync_directory(self.path.parent)
             if self.params.keep is not None:
                 for old in self.rotated_segments()[: -self.params.keep]:
                     old.unlink(missing_ok=True)
@@ -194,6 +212,21 @@ class JsonlSink:
         raises :class:`~townlet.core.telemetry.PartialDelivery` with the count
         of messages written before it.
         """
+        with self._lock:
+            if self._stopped:
+                raise PartialDelivery(0, f"{self.path}: the sink is stopped")
+            try:
+                return self._write_batch(events)
+            finally:
+                self._close_if_stopped()
+
+    def _close_if_stopped(self) -> None:
+        """Close the file if ``stop`` came, from another thread, during this write
+        and gave up waiting for it."""
+        if self._stopped:
+            self._drop_segment()
+
+    def _write_batch(self, events: Sequence[TelemetryEvent]) -> int:
         self._delivered = 0
         try:
             for event in events:
@@ -207,7 +240,7 @@ class JsonlSink:
             self._commit()
         except OSError as exc:
             self._pending.clear()
-            self._close()
+            self._drop_segment()
             self._whole_due = True
             self._write_errors += 1
             self._last_error = f"{type(exc).__name__}: {exc}"
@@ -253,8 +286,18 @@ class JsonlSink:
             self._rotate()
 
     def stop(self) -> None:
-        """Close the live segment (every line is already written). Idempotent."""
-        self._close()
+        """Sync and close the live segment (every line is already written). Idempotent.
+
+        Safe from any thread: a batch being written finishes first; when that
+        takes longer than :data:`STOP_WAIT_S`, the writing thread closes the
+        file as soon as its write returns, and no later batch reopens it.
+        """
+        self._stopped = True
+        if self._lock.acquire(timeout=STOP_WAIT_S):
+            try:
+                self._close()
+            finally:
+                self._lock.release()
 
     def health(self) -> TransportHealth:
         """Open or not, the live file, segments started, failed writes."""

@@ -20,8 +20,10 @@ export function parseCommand(line, specs) {
 }
 
 export class ConsolePanel {
-  constructor(stream) {
+  /** @param present how answer text is shown (streamer mode replaces names and ids) */
+  constructor(stream, present = (text) => text) {
     this.stream = stream;
+    this.present = present;
     this.specs = new Map();
     this.token = sessionStorage.getItem("townlet-token") ?? "";
     this.pending = new Map();
@@ -102,7 +104,7 @@ export class ConsolePanel {
     li.dataset.code = result.code;
     li.dataset.result = JSON.stringify(result);
     const data = result.data && Object.keys(result.data).length ? ` ${JSON.stringify(result.data).slice(0, 200)}` : "";
-    li.textContent = `> ${line}: ${result.ok ? "ok" : result.code}${result.message ? ` — ${result.message}` : ""}${data}`;
+    li.textContent = this.present(`> ${line}: ${result.ok ? "ok" : result.code}${result.message ? ` — ${result.message}` : ""}${data}`);
     this.log.prepend(li);
     while (this.log.children.length > 30) this.log.lastChild.remove();
   }

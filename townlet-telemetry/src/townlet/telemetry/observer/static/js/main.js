@@ -105,7 +105,7 @@ function showSpeed(s) {
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const stream = new Stream(wsUrl, { onWorld, onMessage, onStatus: setStatus });
-const consolePanel = new ConsolePanel(stream);
+const consolePanel = new ConsolePanel(stream, (text) => names.text(text)); // streamer mode masks answers too
 
 $("overlay-toggle").addEventListener("change", (ev) => {
   view.overlay = ev.target.checked;

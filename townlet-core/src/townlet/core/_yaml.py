@@ -14,12 +14,22 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from townlet.core.errors import ConfigError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "compose_config", "read_config_text"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_VALUES",
+    "compose_config",
+    "construct_document",
+    "load_yaml_value",
+    "read_config_document",
+    "read_config_text",
+]
 
 MAX_BYTES = 16 * 1024 * 1024
 """Largest config file read (real configs are a few KiB)."""
@@ -29,24 +39,55 @@ MAX_VALUES = 1_000_000
 """Most values a config may hold once its aliases are expanded."""
 
 
-def read_config_text(path: Path) -> str:
+def read_config_document(path: Path, what: str = "config") -> tuple[yaml.Node, object]:
+    """The node tree and the data of the YAML file ``path`` (``what``: the kind of file,
+    for messages), after every check of this module; an empty file is refused."""
+    node = compose_config(read_config_text(path, what), path)
+    if node is None:
+        raise ConfigError(f"{path}: the {what} file is empty")
+    data = construct_document(node, path)
+    if data is None:
+        raise ConfigError(f"{path}: the {what} file is empty")
+    return node, data
+
+
+def load_yaml_value(text: str, where: str) -> Any:
+    """The YAML value ``text`` given on the command line (``where``: the option, for
+    messages), with the same checks as a file; empty text is ``None``."""
+    return construct_document(compose_config(text, where), where)
+
+
+def construct_document(node: yaml.Node | None, where: Path | str) -> Any:
+    """The Python data of a node tree from :func:`compose_config` (None for no document)."""
+    if node is None:
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, where) from exc
+    finally:
+        loader.dispose()
+
+
+def read_config_text(path: Path, what: str = "config") -> str:
     """The text of the regular file ``path``; never blocks on a FIFO or reads a device."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} file not found") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read {what} file: {exc.strerror}") from exc
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         if stat.S_ISDIR(mode):
-            raise ConfigError(f"{path}: is a directory, not a config file")
+            raise ConfigError(f"{path}: is a directory, not a {what} file")
         raise ConfigError(f"{path}: not a regular file (a device, FIFO or socket)")
     with os.fdopen(fd, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise ConfigError(f"{path}: config file is larger than {MAX_BYTES // 2**20} MiB")
+        raise ConfigError(f"{path}: {what} file is larger than {MAX_BYTES // 2**20} MiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -56,8 +97,9 @@ def read_config_text(path: Path) -> str:
         ) from None
 
 
-def compose_config(text: str, path: Path) -> yaml.Node | None:
-    """The YAML node tree of ``text`` after the checks above (None: no document)."""
+def compose_config(text: str, path: Path | str) -> yaml.Node | None:
+    """The YAML node tree of ``text`` after the checks above (None: no document);
+    ``path`` names where the text came from in messages."""
     _check_shape(text, path)
     loader = yaml.SafeLoader(text)
     try:
@@ -71,14 +113,19 @@ def compose_config(text: str, path: Path) -> yaml.Node | None:
     return node
 
 
-def _yaml_error(exc: yaml.YAMLError, path: Path) -> ConfigError:
+def _at(path: Path | str, line: int) -> str:
+    """``file:line`` for a file; a command-line option (a ``str``) is named alone."""
+    return f"{path}:{line}" if isinstance(path, Path) else path
+
+
+def _yaml_error(exc: yaml.YAMLError, path: Path | str) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
-    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    where = _at(path, mark.line + 1) if mark is not None else str(path)
     problem = getattr(exc, "problem", None) or str(exc)
     return ConfigError(f"{where}: invalid YAML: {problem}")
 
 
-def _check_shape(text: str, path: Path) -> None:
+def _check_shape(text: str, path: Path | str) -> None:
     """Refuse deep nesting and alias bombs from the event stream (no recursion)."""
     depth = 0
     counts: list[int] = [0]
@@ -92,7 +139,9 @@ def _check_shape(text: str, path: Path) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise ConfigError(f"{path}:{line}: nested more than {MAX_DEPTH} levels deep")
+                    raise ConfigError(
+                        f"{_at(path, line)}: nested more than {MAX_DEPTH} levels deep"
+                    )
                 counts.append(0)
                 anchors.append(event.anchor)
             elif isinstance(event, yaml.CollectionEndEvent):
@@ -112,14 +161,14 @@ def _check_shape(text: str, path: Path) -> None:
                 continue
             if counts[-1] > MAX_VALUES or sum(counts) > MAX_VALUES:
                 raise ConfigError(
-                    f"{path}:{line}: expands to more than {MAX_VALUES:,} values "
+                    f"{_at(path, line)}: expands to more than {MAX_VALUES:,} values "
                     "(YAML aliases repeating aliases?)"
                 )
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from exc
 
 
-def _check_duplicate_keys(root: yaml.Node, path: Path) -> None:
+def _check_duplicate_keys(root: yaml.Node, path: Path | str) -> None:
     seen_nodes: set[int] = set()
     stack = [root]
     while stack:
@@ -135,7 +184,7 @@ def _check_duplicate_keys(root: yaml.Node, path: Path) -> None:
                 if key is not None and key != "<<":
                     if key in first:
                         raise ConfigError(
-                            f"{path}:{line}: duplicate key {key!r} (first at line {first[key]})"
+                            f"{_at(path, line)}: duplicate key {key!r} (first at line {first[key]})"
                         )
                     first[key] = line
                 stack.append(value_node)
