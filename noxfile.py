@@ -1,7 +1,8 @@
 """Nox sessions for Townlet.
 
-``nox -l`` lists them. CI (``.ci/run``) runs ``tests``, ``core``, ``lint`` and
-``typecheck``; ``bench`` and ``demo`` run on request.
+``nox -l`` lists them. CI (``.ci/run``) runs ``tests``, ``core``, ``lint``,
+``typecheck``, ``integrations`` and ``ray``; ``bench``, ``learn`` and ``demo`` run
+on request.
 """
 
 from __future__ import annotations

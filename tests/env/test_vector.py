@@ -238,3 +238,26 @@ def test_library_adapters_without_their_library_say_what_to_install(
     monkeypatch.delitem(sys.modules, f"townlet.core.env.{module}", raising=False)
     with pytest.raises(ImportError, match=hint):
         importlib.import_module(f"townlet.core.env.{module}")
+
+
+def test_skipping_episodes_lands_where_stepping_through_them_does() -> None:
+    stepped = VectorTownEnv(2, encoder="compact", horizon=5, town_offset=1)
+    stepped.reset(seed=4)
+    for _ in range(2 * 5):  # two horizons: both towns auto-reset twice
+        stepped.step(scripted_actions(stepped))
+    skipped = VectorTownEnv(2, encoder="compact", horizon=5, town_offset=1)
+    skipped.reset(seed=4)
+    obs, info = skipped.skip_episodes(2)
+    assert [t.seed for t in skipped.towns] == [t.seed for t in stepped.towns]
+    for name, value in stepped.obs.items():
+        np.testing.assert_array_equal(obs[name], value)
+    np.testing.assert_array_equal(info["action_mask"], stepped.buffers["action_mask"])
+    for _ in range(6):  # and both go on alike, the next auto-reset included
+        a = scripted_actions(stepped)
+        _, r1, *_ = stepped.step(a)
+        _, r2, *_ = skipped.step(a)
+        np.testing.assert_array_equal(r1, r2)
+    with pytest.raises(ValueError, match="episodes must be >= 0"):
+        skipped.skip_episodes(-1)
+    with pytest.raises(RuntimeError, match="reset"):
+        VectorTownEnv(1, horizon=5).skip_episodes(1)

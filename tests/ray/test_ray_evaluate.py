@@ -30,3 +30,22 @@ def test_normalised_rewards_are_refused_with_the_reason(ray_runtime: Any) -> Non
     with pytest.raises(TownletError, match=r"rewards\.normalise"):
         evaluate(_config("rewards.normalise=true"), "scripted", episodes=2, seed=0, ticks=5,
                  backend="ray")  # fmt: skip
+
+
+def test_a_worker_that_keeps_dying_is_named_with_ray_s_error(
+    ray_runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from townlet.strategies.ray import evaluate as ray_evaluate
+
+    def die(*args: Any, **kwargs: Any) -> Any:  # a local function: Ray ships it by value
+        import os
+
+        os._exit(1)  # the worker process dies, on every try
+
+    monkeypatch.setattr(ray_evaluate, "run_batches", die)
+    with pytest.raises(TownletError) as caught:
+        evaluate(_config("training.ray.num_workers=1"), "scripted", episodes=2, seed=0, towns=2,
+                 ticks=5, backend="ray")  # fmt: skip
+    message = str(caught.value)
+    assert message.startswith("evaluation worker 0 (episodes from [0]) was lost after 1 retry")
+    assert "WorkerCrashedError" in message

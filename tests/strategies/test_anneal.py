@@ -166,7 +166,9 @@ def test_the_guard_freezes_holds_and_recovers() -> None:
         (0.4, "frozen", None),  # still 45% worse: still frozen, not tripped again
         (0.4, "frozen", "recovered"),  # back within the bound: the schedule goes on
         (0.2, "anneal", None),
-        (0.0, "learned", "tripped"),  # at 0 the guard still says so; nothing to hold back
-        (0.0, "frozen", "recovered"),
+        (0.0, "learned", "nothing_to_freeze"),  # at 0 there is nothing to hold back
+        (0.0, "learned", None),
         (0.0, "learned", None),
     ]
+    assert not state.frozen and state.end_epoch(0.9, 0.3) == "nothing_to_freeze"
+    assert state.stage == "learned"

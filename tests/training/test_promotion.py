@@ -169,6 +169,16 @@ def test_a_path_is_a_learned_checkpoint(tmp_path: Path) -> None:
     assert PolicyRef.parse("scripted") == PolicyRef("scripted", "scripted")
 
 
+def test_a_bare_word_is_a_policy_name_even_beside_a_folder_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "scripted").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert PolicyRef.parse("scripted") == PolicyRef("scripted", "scripted")
+    folder = PolicyRef.parse("./scripted")
+    assert folder.name == "learned" and folder.params == {"checkpoint": str(tmp_path / "scripted")}
+
+
 def test_the_promote_command(tmp_path: Path) -> None:
     history = str(tmp_path / "h.jsonl")
     fast = ("--episodes", "4", "--ticks", "300", "--history", history)

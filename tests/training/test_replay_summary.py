@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.training.helpers import OPTIONS, make_arrays, make_meta, small_spec
+from townlet.core.config.loader import load_config
 from townlet.core.observations.encoders import CompactEncoder, CompactParams
 from townlet.core.training import (
     ReplayDataset,
@@ -18,6 +19,7 @@ from townlet.core.training import (
     inspect_text,
     write_sample,
 )
+from townlet.core.training.capture import RolloutCapture
 
 SPEC = small_spec()
 
@@ -37,13 +39,13 @@ def test_summary_counts_shapes_and_actions(manifest: Path) -> None:
     keep = a["acted"] & ~a["possessed"]
     assert summary.transitions == 180 and summary.decisions == int(keep.sum())
     assert summary.summarised == summary.decisions
-    assert summary.episodes == 6
+    assert summary.episodes == 2  # every sample lists the same run's episodes 0 and 1
     assert summary.shapes["obs.map"] == (180, 2, 3, 3)
     assert summary.dtypes["masks"] == "bool"
     assert list(summary.actions) == list(OPTIONS)
     counts = np.bincount(a["actions"][keep], minlength=len(OPTIONS))
     assert list(summary.actions.values()) == counts.tolist()
-    assert summary.episode_totals == {"queue_conflict_events": 12.0, "return": -9.0}
+    assert summary.episode_totals == {"queue_conflict_events": 4.0, "return": -3.0}
     assert summary.config_ids == ("test",)
 
 
@@ -108,3 +110,18 @@ def test_inspect_text_shows_every_section(manifest: Path) -> None:
     assert "scalars.social.rivalry_max" in text
     assert "obs.map" in text and "[180, 2, 3, 3]" in text
     assert "socialise" in text
+
+
+def test_episodes_spanning_samples_count_once(tmp_path: Path) -> None:
+    capture = RolloutCapture(load_config(None).config)
+    capture.capture("scripted", ticks=50, towns=2, seed=11, output_dir=tmp_path,
+                    sample_ticks=20, horizon=30)  # fmt: skip
+    # a second run into the same directory: its episode ids start at 0 again
+    capture.capture("scripted", ticks=10, towns=2, seed=5, output_dir=tmp_path)
+    ds = ReplayDataset.from_manifest(tmp_path / "manifest.json")
+    summary = batch_summary(ds)
+    assert len(ds.paths) == 4
+    assert summary.episodes == 4 + 2  # two episodes per town, then one per town
+    finished = [e for s in ds.sidecars for e in s.episodes if e.metrics]
+    assert summary.episode_totals["complete"] == 2.0  # episodes 0 and 1 reached the horizon
+    assert summary.episode_totals["agents"] == sum(e.metrics["agents"] for e in finished)

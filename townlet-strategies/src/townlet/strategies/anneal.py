@@ -16,7 +16,9 @@ guarded KPI is more than ``rollback_drop`` (30%) worse than that baseline,
 the rollback guard freezes the ratio: the schedule stops where it is, the
 epoch record says ``anneal_rolled_back: true`` and a narration item and a
 metric go to the telemetry sinks; training continues at the frozen ratio and
-the schedule resumes once a window is back within the bound. Every epoch
+the schedule resumes once a window is back within the bound. At ratio 0
+there is nothing to freeze: a breach is narrated as such and the stage
+stays ``learned``. Every epoch
 record carries ``anneal_ratio`` and ``anneal_stage`` (``anneal``,
 ``frozen``, or ``learned`` once the ratio is 0).
 """
@@ -56,6 +58,8 @@ __all__ = ["AnnealParams", "AnnealState", "AnnealStrategy"]
 
 ROLLBACK_CATEGORY: Final = "anneal_rollback"
 """Narration category of a rollback (and ``anneal_recovered`` when it lifts)."""
+SPENT_CATEGORY: Final = "anneal_guard_spent"
+"""Narration category of a KPI drop after the ratio reached 0 (nothing to freeze)."""
 
 
 class AnnealParams(PPOParams):
@@ -113,6 +117,10 @@ class AnnealParams(PPOParams):
         return names
 
 
+GuardEvent = Literal["tripped", "recovered", "nothing_to_freeze"]
+"""What the rollback guard did after an epoch (see :meth:`AnnealState.end_epoch`)."""
+
+
 @dataclass
 class AnnealState:
     """Where the schedule stands; the collector reads the ratio, the strategy moves it."""
@@ -135,17 +143,21 @@ class AnnealState:
             return "frozen"
         return "learned" if self.ratio == 0 else "anneal"
 
-    def end_epoch(self, drop: float | None, bound: float) -> Literal["tripped", "recovered"] | None:
+    def end_epoch(self, drop: float | None, bound: float) -> GuardEvent | None:
         """The rollback guard after an epoch, then one step of the schedule unless frozen.
 
         ``drop``: the worst relative KPI drop of the windows the epoch closed
         (None when it closed none: the guard keeps its state). Above ``bound``
         it freezes the ratio (``tripped``); a frozen ratio thaws at the first
         drop within ``bound`` (``recovered``) and the schedule goes on from
-        where it stopped.
+        where it stopped. Once the ratio is 0 there is nothing left to hold
+        back: a drop above ``bound`` is reported (``nothing_to_freeze``, every
+        such epoch) and the stage stays ``learned``.
         """
-        event: Literal["tripped", "recovered"] | None = None
+        event: GuardEvent | None = None
         if drop is not None and drop > bound and not self.frozen:
+            if self.ratio == 0:
+                return "nothing_to_freeze"
             self.frozen, event = True, "tripped"
         elif drop is not None and drop <= bound and self.frozen:
             self.frozen, event = False, "recovered"
@@ -327,7 +339,11 @@ class AnnealStrategy(PPOStrategy):
         event = state.end_epoch(drop if fresh else None, self.params.rollback_drop)
         tripped = event == "tripped"
         if event is not None:
-            category = ROLLBACK_CATEGORY if tripped else "anneal_recovered"
+            category = {
+                "tripped": ROLLBACK_CATEGORY,
+                "recovered": "anneal_recovered",
+                "nothing_to_freeze": SPENT_CATEGORY,
+            }[event]
             self._tell(record.epoch, category, ratio, name, drop, kpis)
         self.mix.append((collector.scripted, collector.decisions))
         collector.scripted = collector.decisions = 0
@@ -347,11 +363,14 @@ class AnnealStrategy(PPOStrategy):
         """Narrate a rollback (or recovery) and publish it as a metric."""
         if self._hub is None:
             return
+        worse = (
+            f"{kpi} is {drop:.0%} worse than the scripted baseline "
+            f"(bound {self.params.rollback_drop:.0%})"
+        )
         if category == ROLLBACK_CATEGORY:
-            text = (
-                f"anneal frozen at {ratio:.2f} scripted: {kpi} is {drop:.0%} worse than the "
-                f"scripted baseline (bound {self.params.rollback_drop:.0%})"
-            )
+            text = f"anneal frozen at {ratio:.2f} scripted: {worse}"
+        elif category == SPENT_CATEGORY:
+            text = f"anneal guard tripped with nothing to freeze (ratio already 0): {worse}"
         else:
             text = f"anneal resumes from {ratio:.2f} scripted: every guarded KPI is back in bounds"
         self._hub.publish_narration(epoch, [{"category": category, "text": text, "agents": []}])

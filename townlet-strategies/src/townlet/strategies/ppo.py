@@ -226,7 +226,7 @@ class PPOStrategy:
         elif mode in ("rollout", "mixed"):
             env = context.make_env(settings.towns)
             env.reset(seed=context.seed)
-            _start_episode(env, ticks // env.horizon + (ticks % env.horizon > 0))
+            env.skip_episodes(resumed_episode(ticks, env.horizon))
             collector = self._collector(env, net, generator, device)
             collector.agent_steps = agent_steps
         towns = rollouts.towns if rollouts is not None else settings.towns
@@ -468,21 +468,12 @@ def planned_epochs(settings: TrainingConfig, per_epoch: int) -> int:
     return DEFAULT_EPOCHS
 
 
+def resumed_episode(ticks: int, horizon: int) -> int:
+    """The episode a run resumed after ``ticks`` ticks starts at: checkpoints fall on
+    episode boundaries, and a run that stopped mid-episode starts the next one."""
+    return ticks // horizon + (ticks % horizon > 0)
+
+
 def _horizon(context: TrainingContext) -> int:
     horizon = getattr(context, "horizon", None)
     return int(horizon) if horizon is not None else 1000
-
-
-def _start_episode(env: VectorTownEnv, episode: int) -> None:
-    """Put every town of a freshly reset ``env`` at the start of its ``episode``-th episode
-    (0: as reset), drawing the seeds its auto-resets would have drawn: a run resumed at an
-    episode boundary continues exactly as if it had not stopped."""
-    if episode <= 0:
-        return
-    for t, town in enumerate(env.towns):
-        seed = 0
-        for _ in range(episode):
-            seed = int(env._seeds[t].integers(2**31 - 1))
-        town.reset(seed)
-    env.pipeline.reset(env.worlds)
-    env._observe()

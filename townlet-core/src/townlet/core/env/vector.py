@@ -181,6 +181,37 @@ class VectorTownEnv:
             b[key][:] = False
         return self.obs, self._info([])
 
+    def skip_episodes(self, episodes: int) -> tuple[Arrays, Info]:
+        """Move every town ``episodes`` episodes along its seed stream, restarting it
+        with the world seed its ``episodes``-th auto-reset from here would draw.
+
+        Right after ``reset(seed=s)``, ``skip_episodes(n)`` leaves each town at
+        the start of its ``n``-th episode (the first is 0), exactly as stepping
+        through ``n`` horizons would: a run resumed at an episode boundary goes
+        on as if it had not stopped. Returns the new observations and info, as
+        :meth:`reset` does; ``0`` changes nothing.
+        """
+        if episodes < 0:
+            raise ValueError(f"episodes must be >= 0 (got {episodes})")
+        if not self._seeds:
+            raise RuntimeError("reset() the vector env before skipping episodes")
+        if episodes == 0:
+            return self.obs, self._info([])
+        for t, town in enumerate(self.towns):
+            seeds = [self._next_seed(t) for _ in range(episodes)]
+            town.reset(seeds[-1])
+        self.pipeline.reset(self.worlds)
+        self._observe()
+        b = self.buffers
+        b["rewards"][:] = 0.0
+        for key in ("terminated", "truncated", "acted", "possessed", "spawned", "final_mask"):
+            b[key][:] = False
+        return self.obs, self._info([])
+
+    def _next_seed(self, t: int) -> int:
+        """The world seed of town ``t``'s next episode (advances its seed stream)."""
+        return int(self._seeds[t].integers(2**31 - 1))
+
     def _observe(self) -> None:
         """Encode every town into the observation buffers; refresh alive and masks."""
         worlds = self.worlds
@@ -219,7 +250,7 @@ class VectorTownEnv:
             trunc[rows] = res.acted[rows] & ~res.terminated[rows]
             town.encode({k: v[rows] for k, v in self.final_obs.items()})
             b["final_mask"][rows] = True
-            world = town.reset(int(self._seeds[t].integers(2**31 - 1)))
+            world = town.reset(self._next_seed(t))
             self.pipeline.reset_town(t, world, rows)
         self._observe()
         return self.obs, rewards, term, trunc, self._info(reset_towns)

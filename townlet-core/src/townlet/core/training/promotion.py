@@ -113,11 +113,15 @@ class PolicyRef:
 
     @classmethod
     def parse(cls, text: str) -> PolicyRef:
-        """A plugin name, or a checkpoint / run directory path (run by ``learned``)."""
+        """A plugin name, or a checkpoint / run directory path (run by ``learned``).
+
+        A bare word is always a plugin name, even where a folder of that name exists
+        (``scripted`` never means ``./scripted``); a path has a separator or ends in ``.pt``.
+        """
         if not text.strip():
             raise TownletError("empty policy reference: give a policy name or a checkpoint path")
         path = Path(text)
-        if path.exists() or path.suffix == ".pt" or "/" in text or "\\" in text:
+        if path.suffix == ".pt" or "/" in text or "\\" in text:
             if not path.exists():
                 raise TownletError(f"checkpoint {text!r} does not exist")
             resolved = str(path.resolve())

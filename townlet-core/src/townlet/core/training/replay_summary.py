@@ -52,7 +52,9 @@ class ReplaySummary(_Model):
     transitions: int = Field(ge=0, description="Transitions in all samples.")
     decisions: int = Field(ge=0, description="Trainable transitions (acted, not possessed).")
     possessed: int = Field(ge=0, description="Transitions of possessed agents.")
-    episodes: int = Field(ge=0, description="Episodes recorded over the samples.")
+    episodes: int = Field(
+        ge=0, description="Distinct episodes recorded (one spanning several samples counts once)."
+    )
     summarised: int = Field(ge=0, description="Transitions the statistics cover.")
     shapes: dict[str, tuple[int, ...]] = Field(description="Stacked shape of every array.")
     dtypes: dict[str, str] = Field(description="dtype of every array.")
@@ -84,6 +86,24 @@ def _stats(name: str, m: RunningMoments, i: int | None = None) -> FeatureStats:
     )
 
 
+def _episode_metrics(dataset: ReplayDataset) -> dict[tuple[object, ...], dict[str, float]]:
+    """Each distinct episode of ``dataset`` → its metrics (empty while none were written).
+
+    An episode longer than a sample is listed in the sidecar of every sample
+    it has transitions in, and its metrics only where it ended; it is one
+    episode, identified by its recording run (config, run seed, policy) and
+    its id, town and world seed within that run.
+    """
+    found: dict[tuple[object, ...], dict[str, float]] = {}
+    for sidecar in dataset.sidecars:
+        run = (sidecar.config_id, sidecar.seed, sidecar.policy)
+        for ep in sidecar.episodes:
+            key = (*run, ep.episode, ep.town, ep.seed)
+            if ep.metrics or key not in found:
+                found[key] = ep.metrics
+    return found
+
+
 def batch_summary(dataset: ReplayDataset, *, decisions_only: bool = True) -> ReplaySummary:
     """Summarise ``dataset`` (its trainable transitions, or all of them)."""
     spec = dataset.spec
@@ -112,10 +132,10 @@ def batch_summary(dataset: ReplayDataset, *, decisions_only: bool = True) -> Rep
         for c in spec.components
         for i, feature in enumerate(c.features)
     )
+    episodes = _episode_metrics(dataset)
     totals: Counter[str] = Counter()
-    for sidecar in dataset.sidecars:
-        for episode in sidecar.episodes:
-            totals.update(episode.metrics)
+    for metrics in episodes.values():
+        totals.update(metrics)
     first = dataset.sidecars[0]
     n = dataset.transitions
     return ReplaySummary(
@@ -126,7 +146,7 @@ def batch_summary(dataset: ReplayDataset, *, decisions_only: bool = True) -> Rep
         transitions=n,
         decisions=dataset.decisions,
         possessed=sum(s.counts.possessed for s in dataset.sidecars),
-        episodes=sum(s.counts.episodes for s in dataset.sidecars),
+        episodes=len(episodes),
         summarised=rewards.count,
         shapes={k: (n, *v.shape[1:]) for k, v in sorted(first.arrays.items())},
         dtypes={k: v.dtype for k, v in sorted(first.arrays.items())},

@@ -5,6 +5,11 @@ Each batch of ``towns`` episodes runs in a worker exactly as
 own vector env, its fixed seeds), and the outcomes are put back in episode
 order, so the report is the local one. ``rewards.normalise`` is refused: its
 running statistics carry from batch to batch, which only one process can do.
+
+A batch whose worker process dies is run again once (:data:`TASK_RETRIES`);
+an exception raised in a worker, or a worker that died more often than that,
+fails the evaluation with a :class:`RolloutWorkerError` naming the worker,
+its episodes and the original error.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from townlet.core.config.models import TownletConfig
 from townlet.core.errors import TownletError
 from townlet.core.training.evaluate import EpisodeOutcome
 from townlet.core.training.evaluate import evaluate_batches as run_batches
-from townlet.strategies.ray.errors import worker_failure
+from townlet.strategies.ray.errors import RolloutWorkerError, worker_failure
 from townlet.strategies.ray.session import ray_session
 
-__all__ = ["evaluate_batches"]
+__all__ = ["TASK_RETRIES", "evaluate_batches"]
+
+TASK_RETRIES = 1
+"""Times Ray reruns a batch whose worker process died before the evaluation fails."""
 
 
 def evaluate_batches(
@@ -48,7 +56,9 @@ def evaluate_batches(
     shares = [list(firsts[w::workers]) for w in range(workers)]
     with ray_session(settings):
         remote: Any = ray.remote  # its stubs know no keyword-only parameters
-        task = remote(run_batches).options(num_cpus=settings.cpus_per_worker, max_retries=1)
+        task = remote(run_batches).options(
+            num_cpus=settings.cpus_per_worker, max_retries=TASK_RETRIES
+        )
         refs = [
             task.remote(
                 config, policy, policy_params, firsts=share, episodes=episodes, seed=seed,
@@ -60,8 +70,13 @@ def evaluate_batches(
         for w, (share, ref) in enumerate(zip(shares, refs, strict=True)):
             try:
                 outcomes: list[EpisodeOutcome] = ray.get(ref)
-            except ray.exceptions.RayTaskError as e:
+            except ray.exceptions.RayTaskError as e:  # raised in the worker
                 raise worker_failure(f"evaluation worker {w} (episodes from {share})", e) from None
+            except ray.exceptions.RayError as e:  # the worker died, retries spent
+                raise RolloutWorkerError(
+                    f"evaluation worker {w} (episodes from {share}) was lost after "
+                    f"{TASK_RETRIES} retry(ies): {type(e).__name__}: {e}"
+                ) from None
             for first in share:  # each batch's kept episodes, in order
                 kept = min(width, episodes - first)
                 by_first[first], outcomes = outcomes[:kept], outcomes[kept:]

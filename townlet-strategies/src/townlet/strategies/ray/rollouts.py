@@ -45,7 +45,7 @@ from townlet.core.errors import TownletError
 from townlet.core.ports import TrainingContext
 from townlet.strategies._buffer import Transitions
 from townlet.strategies.network import ActorCritic
-from townlet.strategies.ppo import _horizon
+from townlet.strategies.ppo import _horizon, resumed_episode
 from townlet.strategies.ray.errors import RolloutWorkerError, WorkerNotStarted, worker_failure
 from townlet.strategies.ray.session import ray_session
 from townlet.strategies.ray.worker import RolloutWorker, WorkerBatch
@@ -145,7 +145,7 @@ class RayRollouts:
         """Create and start the workers, their towns at the episode a run ``ticks`` ticks
         old has reached (0: a fresh run); returns the collector ``ppo`` steps each epoch."""
         horizon = _horizon(self.context)
-        episode = ticks // horizon + (ticks % horizon > 0)
+        episode = resumed_episode(ticks, horizon)
         self.actors = [self._spawn(w) for w in range(self.num_workers)]
         self._wait(
             {a.start.remote(*self._start_args(w, episode)): w for w, a in enumerate(self.actors)}

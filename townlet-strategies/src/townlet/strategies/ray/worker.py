@@ -74,10 +74,8 @@ class RolloutWorker:
     def start(self, seed: int, episode: int, sampling_seed: int) -> int:
         """Reset the towns with ``seed`` at their ``episode``-th episode and the
         sampling stream with ``sampling_seed``; returns this process's id."""
-        from townlet.strategies.ppo import _start_episode
-
         self.env.reset(seed=seed)
-        _start_episode(self.env, episode)
+        self.env.skip_episodes(episode)
         generator = torch.Generator().manual_seed(sampling_seed)
         self.collector = DecisionCollector(
             self.env, self.net, self.gamma, self.reward_scale, generator
