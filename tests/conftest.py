@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import pip_install_into
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "docs" / "examples"
 
@@ -62,26 +64,13 @@ def example_plugins() -> Iterator[Path]:
 
     with tempfile.TemporaryDirectory(prefix="townlet-examples-") as tmp:
         target = Path(tmp)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--target",
-                str(target),
-                str(EXAMPLES / "townlet-example-strategy"),
-                str(EXAMPLES / "townlet-example-encoder"),
-                str(EXAMPLES / "townlet-broken-plugin"),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        pip_install_into(
+            target,
+            EXAMPLES / "townlet-example-strategy",
+            EXAMPLES / "townlet-example-encoder",
+            EXAMPLES / "townlet-broken-plugin",
+            what="the example plugins",
         )
-        assert proc.returncode == 0, f"installing the example plugins failed:\n{proc.stderr}"
         yield target
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.console.test_console import Ticker
-from tests.helpers import default_config, make_world, run_scripted
+from tests.helpers import default_config, make_world, run_scripted, wait_for
 from townlet.core.console.audit import AuditLog
 from townlet.core.console.bus import ConsoleBus, Result
 from townlet.core.console.server import ConsoleServer, send
@@ -292,15 +292,17 @@ def test_connections_beyond_the_cap_are_turned_away_and_counted(served, bus) -> 
             assert answer["code"] == "too_many_connections"
             assert c.recv(1) == b""  # and closed
     assert bus.health()["connections_refused"] == 1
-    for _ in range(1000):  # the two closed connections are released
+    answers: list[dict[str, Any]] = []
+
+    def served_again() -> bool:  # the two closed connections are released
         try:
-            (answer,) = send(host, port, [req("again", "status", token=VIEWER)])
+            answers[:] = send(host, port, [req("again", "status", token=VIEWER)])
         except ConnectionError:
-            continue
-        if answer["code"] != "too_many_connections":
-            break
-        threading.Event().wait(0.01)
-    assert answer["ok"]
+            return False
+        return answers[0]["code"] != "too_many_connections"
+
+    assert wait_for(served_again, interval=0.01)
+    assert answers[0]["ok"]
 
 
 def test_idle_connections_are_closed_and_counted(bus) -> None:
@@ -312,11 +314,7 @@ def test_idle_connections_are_closed_and_counted(bus) -> None:
             assert sock.recv(1) == b""  # the server hangs up on a silent client
     finally:
         server.stop()
-    for _ in range(1000):  # the count follows the close
-        if bus.health()["idle_closed"] == 1:
-            break
-        threading.Event().wait(0.01)
-    assert bus.health()["idle_closed"] == 1
+    assert wait_for(lambda: bus.health()["idle_closed"] == 1)  # the count follows the close
 
 
 # -- item 8: addresses and tokens -----------------------------------------------------

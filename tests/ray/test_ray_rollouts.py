@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.ray.helpers import PLANNED, TICKS, ray_config, records, train
 from townlet.core.errors import TownletError
 from townlet.strategies.checkpoint import load_checkpoint
@@ -58,20 +59,15 @@ def _marked_worker(marks: Path, block_at: int) -> type[RolloutWorker]:
                 (marks / "pid").write_text(str(os.getpid()))
                 if self.calls == block_at and not (marks / "stuck").exists():
                     (marks / "stuck").touch()
-                    deadline = time.monotonic() + 120  # a hang fails the test, not CI
-                    while time.monotonic() < deadline:
-                        time.sleep(0.02)
+                    time.sleep(120)  # killed long before; a hang fails the test, not CI
             return super().collect(weights, ticks)
 
     return MarkedWorker
 
 
-def _wait_for(event: Callable[[], bool], what: str, limit: float = 120.0) -> None:
-    """Poll for ``event``; fail after ``limit`` seconds (a hang, not a slow machine)."""
-    deadline = time.monotonic() + limit
-    while not event():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.02)
+def _wait_for(event: Callable[[], bool], what: str) -> None:
+    """Wait for ``event``; only a hang (not a slow machine) fails."""
+    assert wait_for(event, timeout=120, interval=0.02), f"gave up waiting for {what}"
 
 
 def _gone(pid: int) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import pip_install_into
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "townlet-example-scenario"
 
@@ -17,24 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "townlet-e
 def example_scenario_site() -> Iterator[Path]:
     """docs/examples/townlet-example-scenario pip-installed into a private directory."""
     with tempfile.TemporaryDirectory(prefix="townlet-example-scenario-") as tmp:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--target",
-                tmp,
-                str(EXAMPLE),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 0, f"installing the example scenario failed:\n{proc.stderr}"
+        pip_install_into(Path(tmp), EXAMPLE, what="the example scenario")
         yield Path(tmp)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -13,6 +12,7 @@ import pytest
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
+from tests.helpers import wait_for
 from tools.synthetic_town import vocabulary
 from townlet.core.ports import TelemetryEvent
 from townlet.core.telemetry._worker import SinkWorker
@@ -322,16 +322,6 @@ def _free_port() -> int:
 def free_port() -> Callable[[], int]:
     """``free_port()`` gives a loopback port nothing listens on (right now)."""
     return _free_port
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.005) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return predicate()
-        time.sleep(interval)
-    return True
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import click
 from townlet.core.config import LoadedConfig, Override, load_config, parse_override
 from townlet.core.registry import Registry
 
-__all__ = ["config_options", "load_from_options"]
+__all__ = ["config_options", "load_from_options", "scenario_option", "set_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,16 +22,27 @@ _SHORTCUTS = {
 }
 
 
+set_option = click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override one config value (YAML syntax); repeatable.",
+)
+"""``--set KEY.PATH=VALUE``, repeatable (read by :func:`load_from_options`)."""
+
+scenario_option = click.option(
+    "--scenario",
+    metavar="NAME",
+    help="Start from a scenario pack instead of the default town.",
+)
+"""``--scenario NAME`` (read by :func:`load_from_options`)."""
+
+
 def config_options(func: F) -> F:
     """Add ``--set``, the per-port shortcuts and ``--scenario`` to a command."""
     decorators = [
-        click.option(
-            "--set",
-            "set_",
-            multiple=True,
-            metavar="KEY.PATH=VALUE",
-            help="Override one config value (YAML syntax); repeatable.",
-        ),
+        set_option,
         click.option(
             "--encoder", metavar="NAME", help="Observation encoder (observations.encoder)."
         ),
@@ -44,11 +55,7 @@ def config_options(func: F) -> F:
             metavar="NAME",
             help="Telemetry sink, repeatable; replaces telemetry.sinks.",
         ),
-        click.option(
-            "--scenario",
-            metavar="NAME",
-            help="Start from a scenario pack instead of the default town.",
-        ),
+        scenario_option,
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

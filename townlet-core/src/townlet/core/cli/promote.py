@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from townlet.core.cli.options import load_from_options
+from townlet.core.cli.options import load_from_options, scenario_option, set_option
 from townlet.core.registry import Registry
 from townlet.core.training.promotion import (
     DEFAULT_HISTORY,
@@ -48,14 +48,8 @@ def promote() -> None:
     type=click.Path(path_type=Path),
     help="Config to evaluate on [default: the built-in town].",
 )
-@click.option("--scenario", metavar="NAME", help="Evaluate on a scenario pack instead.")
-@click.option(
-    "--set",
-    "set_",
-    multiple=True,
-    metavar="KEY.PATH=VALUE",
-    help="Override one config value (YAML syntax); repeatable.",
-)
+@scenario_option
+@set_option
 @click.option(
     "--episodes",
     type=click.IntRange(min=2),
